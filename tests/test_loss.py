@@ -1,0 +1,129 @@
+"""Each loss term against values worked out by hand (closed forms with `math`, not torch)."""
+
+import math
+
+import pytest
+import torch
+
+from loss import (circumplex_targets, cmhl_loss, contradiction_loss, emotion_loss, incompatibility_matrix,
+                  regression_loss)
+
+# Three labels a, b, c; only a and c contradict each other.
+INCOMPATIBLE = incompatibility_matrix(3, [(0, 2)])
+LOGITS = torch.tensor([[2.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+LABELS = torch.tensor([0, 1])
+
+
+def test_emotion_cross_entropy_by_hand():
+    row0 = math.log(1 + 2 * math.exp(-2))  # -log(e^2 / (e^2 + 2))
+    row1 = math.log(1 + 2 / math.e)  # -log(e / (e + 2))
+    assert emotion_loss(LOGITS, LABELS).item() == pytest.approx((row0 + row1) / 2, abs=1e-6)
+
+
+def test_emotion_loss_ignores_rows_and_divides_by_num_items():
+    labels = torch.tensor([0, -100])
+    row0 = math.log(1 + 2 * math.exp(-2))
+    assert emotion_loss(LOGITS, labels).item() == pytest.approx(row0, abs=1e-6)
+    assert emotion_loss(LOGITS, labels, num_items=4).item() == pytest.approx(row0 / 4, abs=1e-6)
+
+
+def test_label_smoothing_by_hand():
+    eps = 0.3  # target: 1 - eps + eps/3 on the gold label, eps/3 elsewhere
+    log_p = [2 - math.log(math.exp(2) + 2), -math.log(math.exp(2) + 2), -math.log(math.exp(2) + 2)]
+    expected = -((1 - eps + eps / 3) * log_p[0] + eps / 3 * (log_p[1] + log_p[2]))
+    got = emotion_loss(LOGITS[:1], LABELS[:1], label_smoothing=eps).item()
+    assert got == pytest.approx(expected, abs=1e-6)
+
+
+def test_circumplex_targets_from_label_or_given():
+    table = torch.tensor([1.0, -1.0, 0.0])
+    assert circumplex_targets(LABELS, table).tolist() == [1.0, -1.0]
+    given = torch.tensor([float("nan"), 0.5])
+    assert circumplex_targets(LABELS, table, given).tolist() == [1.0, 0.5]
+
+
+def test_regression_losses_by_hand():
+    prediction = torch.tensor([0.5, -0.5])
+    target = torch.tensor([1.0, 0.5])
+    valid = torch.tensor([True, True])
+    assert regression_loss(prediction, target, valid, "mse").item() == pytest.approx((0.25 + 1.0) / 2)
+    # Huber, beta 1: 0.5 d^2 for |d| < 1, |d| - 0.5 otherwise
+    assert regression_loss(prediction, target, valid, "smooth_l1").item() == pytest.approx((0.125 + 0.5) / 2)
+    # an ignored row and a NaN target both drop out of the sum and the count
+    assert regression_loss(prediction, target, torch.tensor([True, False]), "mse").item() == pytest.approx(0.25)
+    nan_target = torch.tensor([1.0, float("nan")])
+    assert regression_loss(prediction, nan_target, valid, "mse").item() == pytest.approx(0.25)
+
+
+def test_margin_contradiction_by_hand():
+    # row 0: gold a, only c contradicts it: log(1 + exp(z_c - z_a + m)) = log(1 + e^-1)
+    # row 1: gold b contradicts nothing: 0, but it still counts in the mean
+    got = contradiction_loss(LOGITS, LABELS, INCOMPATIBLE, "margin", margin=1.0).item()
+    assert got == pytest.approx(math.log(1 + math.exp(-1)) / 2, abs=1e-6)
+
+
+def test_mass_contradiction_by_hand():
+    p_c = 1 / (math.exp(2) + 2)  # softmax([2, 0, 0])[c]
+    got = contradiction_loss(LOGITS[:1], LABELS[:1], INCOMPATIBLE, "mass").item()
+    assert got == pytest.approx(-math.log(1 - p_c), abs=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["margin", "mass"])
+def test_contradiction_larger_for_incompatible_prediction(mode):
+    gold = torch.tensor([0])
+    compatible = torch.tensor([[1.0, 1.0, -5.0]])  # split between a and b
+    incompatible = torch.tensor([[1.0, -5.0, 1.0]])  # split between a and c
+    low = contradiction_loss(compatible, gold, INCOMPATIBLE, mode).item()
+    high = contradiction_loss(incompatible, gold, INCOMPATIBLE, mode).item()
+    assert high > 10 * low
+    if mode == "margin":
+        assert high == pytest.approx(math.log(1 + math.e), abs=1e-6)
+        assert low == pytest.approx(math.log(1 + math.exp(-5)), abs=1e-6)
+
+
+def test_margin_contradiction_gradient_by_hand():
+    # d/dz_c log(1 + exp(z_c - z_a + m)) = sigmoid(z_c - z_a + m) = -d/dz_a; labels outside N(a) get none.
+    # At p_a = 0.95 that is sigmoid(-2) = 0.119, about three times the gradient of the product p_a * p_c.
+    logits = torch.tensor([[3.0, -9.0, 0.0]], requires_grad=True)
+    contradiction_loss(logits, torch.tensor([0]), INCOMPATIBLE, "margin", margin=1.0).backward()
+    sigmoid = 1 / (1 + math.exp(2.0))
+    assert logits.grad[0].tolist() == pytest.approx([-sigmoid, 0.0, sigmoid], abs=1e-6)
+    product = torch.tensor([[3.0, -9.0, 0.0]], requires_grad=True)
+    probs = product.softmax(-1)
+    (probs[0, 0] * probs[0, 2]).backward()
+    assert logits.grad[0, 2] > 2.5 * product.grad[0, 2].abs()
+
+
+def test_total_is_the_weighted_sum_and_terms_are_reported():
+    valence, intensity = torch.tensor([0.5, -0.5]), torch.tensor([0.2, 0.9])
+    tables = dict(label_valence=torch.tensor([1.0, -1.0, 0.0]), label_intensity=torch.tensor([0.0, 1.0, 0.5]),
+                  incompatible=INCOMPATIBLE)
+    result = cmhl_loss(LOGITS, valence, intensity, LABELS, **tables, emotion_weight=1.0, valence_weight=0.5,
+                       intensity_weight=0.25, contradiction_weight=2.0)
+    ce = (math.log(1 + 2 * math.exp(-2)) + math.log(1 + 2 / math.e)) / 2
+    val = (0.25 + 0.25) / 2  # targets 1, -1
+    inten = (0.04 + 0.01) / 2  # targets 0, 1
+    con = math.log(1 + math.exp(-1)) / 2
+    assert result.total.item() == pytest.approx(ce + 0.5 * val + 0.25 * inten + 2.0 * con, abs=1e-6)
+    assert {k: round(v.item(), 6) for k, v in result.terms().items()} == {
+        "emotion": round(ce, 6), "valence": round(val, 6), "intensity": round(inten, 6), "contradiction": round(con, 6)}
+
+
+def test_zero_weight_skips_the_term():
+    # No circumplex tables at all: computing any auxiliary term would fail.
+    result = cmhl_loss(LOGITS, torch.zeros(2), torch.zeros(2), LABELS, label_valence=None, label_intensity=None,
+                       incompatible=None, valence_weight=0, intensity_weight=0, contradiction_weight=0)
+    assert set(result.terms()) == {"emotion"}
+    assert result.total.item() == pytest.approx(emotion_loss(LOGITS, LABELS).item())
+
+
+def test_num_items_makes_accumulation_exact():
+    torch.manual_seed(0)
+    logits, labels = torch.randn(8, 3), torch.tensor([0, 1, 2, 0, 2, 1, 0, 2])
+    kwargs = dict(label_valence=torch.tensor([1.0, -1.0, 0.0]), label_intensity=torch.tensor([0.0, 1.0, 0.5]),
+                  incompatible=INCOMPATIBLE)
+    valence, intensity = torch.randn(8).tanh(), torch.rand(8)
+    whole = cmhl_loss(logits, valence, intensity, labels, **kwargs).total
+    parts = sum(cmhl_loss(logits[i:i + 2], valence[i:i + 2], intensity[i:i + 2], labels[i:i + 2], **kwargs,
+                          num_items=8).total for i in range(0, 8, 2))
+    assert parts.item() == pytest.approx(whole.item(), abs=1e-6)
