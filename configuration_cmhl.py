@@ -51,6 +51,7 @@ class CMHLConfig(PretrainedConfig):
     model_type = "cmhl"
     sub_configs_defaults = {"encoder_config": SubConfigSpec(config_class=AutoConfig, model_type="roberta")}
     # Trainer drops these output fields when it gathers predictions for metrics.
+    _auto_class: ClassVar[str | None] = "AutoConfig"  # save_pretrained copies this file
     keys_to_ignore_at_inference: ClassVar[list[str]] = ["hidden_states", "attentions", "loss_terms"]
 
     encoder_config: PretrainedConfig | dict | None = None
@@ -113,6 +114,10 @@ class CMHLConfig(PretrainedConfig):
     """Label smoothing of the emotion cross-entropy (dair-ai's labels are distant supervision, so noisy)."""
 
     def __post_init__(self, **kwargs):
+        num_labels = kwargs.get("num_labels")
+        if num_labels is not None and self.id2label is not None and num_labels != len(self.id2label):
+            raise ValueError(f"CMHLConfig.num_labels: expected {len(self.id2label)} (the length of id2label "
+                             f"{self.id2label}), got {num_labels!r}")
         if self.id2label is None and kwargs.get("num_labels") is None:
             self.id2label = dict(enumerate(DAIR_AI_LABELS))
         if self.id2label is not None and self.label2id is None:
@@ -122,6 +127,7 @@ class CMHLConfig(PretrainedConfig):
         if self.circumplex_scale is None:
             self.circumplex_scale = list(WARRINER_2013_SCALE)
         super().__post_init__(**kwargs)
+        self._check_labels()
         if self.circumplex_coordinates is None and all(n in WARRINER_2013 for n in self.label_names):
             self.circumplex_coordinates = {n: list(WARRINER_2013[n]) for n in self.label_names}
         self.auto_map = {
@@ -130,7 +136,7 @@ class CMHLConfig(PretrainedConfig):
             "AutoModelForSequenceClassification": "modeling_cmhl.CMHLForSequenceClassification",
             **(getattr(self, "auto_map", None) or {}),
         }
-        self._check()
+        self.check()
 
     @property
     def label_names(self) -> list[str]:
@@ -163,19 +169,14 @@ class CMHLConfig(PretrainedConfig):
 
     # ---- validation: every field checked, errors name the field and what was expected ----
 
-    def _check(self):
+    def check(self):
+        """Raise ValueError naming the first field that is out of range."""
         def fail(field, expected, got):
             raise ValueError(f"CMHLConfig.{field}: expected {expected}, got {got!r}")
 
         if not isinstance(self.encoder_config, PretrainedConfig) or not hasattr(self.encoder_config, "hidden_size"):
             fail("encoder_config", "an encoder config with a hidden_size", self.encoder_config)
-        names = self.label_names if sorted(self.id2label) == list(range(len(self.id2label))) else None
-        if names is None:
-            fail("id2label", "indices 0..num_labels-1", sorted(self.id2label))
-        if len(names) < 2:
-            fail("id2label", "at least 2 labels", names)
-        if len(set(names)) != len(names):
-            fail("id2label", "unique label names", names)
+        names = self._check_labels()
         if {str(k): int(v) for k, v in (self.label2id or {}).items()} != {n: i for i, n in enumerate(names)}:
             fail("label2id", f"the inverse of id2label {dict(enumerate(names))}", self.label2id)
         for field in ("emotion_weight", "valence_weight", "intensity_weight", "contradiction_weight",
@@ -199,6 +200,15 @@ class CMHLConfig(PretrainedConfig):
             fail("circumplex_scale", "[low, high] with finite low < high", scale)
         self._check_coordinates(names, fail)
         self._check_pairs(names, fail)
+
+    def _check_labels(self) -> list[str]:
+        names = sorted(self.id2label)
+        if names != list(range(len(names))):
+            raise ValueError(f"CMHLConfig.id2label: expected indices 0..num_labels-1, got {names}")
+        names = self.label_names
+        if len(names) < 2 or len(set(names)) != len(names):
+            raise ValueError(f"CMHLConfig.id2label: expected at least 2 unique label names, got {names}")
+        return names
 
     def _check_coordinates(self, names, fail):
         coords = self.circumplex_coordinates

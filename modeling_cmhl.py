@@ -75,7 +75,7 @@ class CMHLForSequenceClassification(PreTrainedModel):
 
     def __init__(self, config: CMHLConfig):
         super().__init__(config)
-        config._check()  # a config edited after construction is checked again here
+        config.check()  # a config edited after construction is checked again here
         hidden = config.encoder_config.hidden_size
         dropout = config.classifier_dropout
         if dropout is None:
@@ -200,7 +200,8 @@ class CMHLForSequenceClassification(PreTrainedModel):
             "loaded_encoder_tensors": len(backbone_state) - len(unexpected),
             "projection_from_pooler": bool(from_pooler),
             "newly_initialized": new,
-            "unused_checkpoint_tensors": sorted(unexpected),
+            "unused_checkpoint_tensors": sorted(set(unexpected) - {"pooler.dense.weight", "pooler.dense.bias"}
+                                               if from_pooler else unexpected),
         }
         logger.warning(
             f"CMHL from backbone {name_or_path}: {info['loaded_encoder_tensors']} encoder tensors loaded"

@@ -1,0 +1,111 @@
+"""A saved checkpoint loads anywhere: a fresh process, outside the repository, offline, through the
+Auto classes and the text-classification pipeline, with identical outputs."""
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from configuration_cmhl import CMHLConfig
+from modeling_cmhl import CMHLForSequenceClassification
+
+TEXTS = ["i feel happy", "i feel sad and angry", "", "ab cd ef gh"]
+
+CHILD = textwrap.dedent('''
+    import json, sys
+    import torch
+    from safetensors.torch import load_file
+    from transformers import AutoModel, AutoModelForSequenceClassification, AutoTokenizer, pipeline
+
+    path = sys.argv[1]
+    expected = load_file(path + "/../expected.safetensors")
+    report = {}
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    inputs = tokenizer(json.loads(sys.argv[2]), padding=True, return_tensors="pt")
+    for auto in (AutoModel, AutoModelForSequenceClassification):
+        model, info = auto.from_pretrained(path, trust_remote_code=True, output_loading_info=True)
+        with torch.no_grad():
+            out = model.eval()(**inputs)
+        report[auto.__name__] = {
+            "class": type(model).__name__,
+            "module": type(model).__module__,
+            "missing": sorted(info["missing_keys"]), "unexpected": sorted(info["unexpected_keys"]),
+            "mismatched": [str(m) for m in info["mismatched_keys"]],
+            "max_diff": max((out[k] - expected[k]).abs().max().item() for k in ("logits", "valence", "intensity")),
+        }
+    classifier = pipeline("text-classification", model=path, trust_remote_code=True)
+    report["pipeline_top_k_none"] = classifier(json.loads(sys.argv[2]), top_k=None)
+    report["pipeline_default"] = classifier("i feel happy")
+    print("REPORT" + json.dumps(report))
+''')
+
+
+def save_checkpoint(model, tokenizer, directory):
+    model.save_pretrained(directory / "ckpt")
+    tokenizer.save_pretrained(directory / "ckpt")
+    inputs = tokenizer(TEXTS, padding=True, return_tensors="pt")
+    with torch.no_grad():
+        out = model.eval()(**inputs)
+    save_file({k: out[k].contiguous() for k in ("logits", "valence", "intensity")}, directory / "expected.safetensors")
+
+
+def load_in_fresh_process(directory):
+    script = directory / "child.py"
+    script.write_text(CHILD)
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+    env.update(HF_HUB_OFFLINE="1", HF_MODULES_CACHE=str(directory / "modules"))
+    run = subprocess.run([sys.executable, str(script), str(directory / "ckpt"), json.dumps(TEXTS)],
+                         cwd=directory, env=env, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return json.loads(run.stdout.split("REPORT", 1)[1])
+
+
+def check_report(report, labels):
+    for auto in ("AutoModel", "AutoModelForSequenceClassification"):
+        loaded = report[auto]
+        assert loaded["class"] == "CMHLForSequenceClassification"
+        assert loaded["module"].startswith("transformers_modules.")  # the checkpoint's copy, not the repo's
+        assert loaded["missing"] == [] and loaded["unexpected"] == [] and loaded["mismatched"] == []
+        assert loaded["max_diff"] < 1e-5
+    for scores in report["pipeline_top_k_none"]:
+        assert sorted(s["label"] for s in scores) == sorted(labels)
+        assert sum(s["score"] for s in scores) == pytest.approx(1.0, abs=1e-5)
+    top = report["pipeline_default"]
+    assert len(top) == 1 and top[0]["label"] in labels
+
+
+def test_saved_files(tmp_path, tiny_encoder, tiny_tokenizer):
+    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder))
+    model.save_pretrained(tmp_path)
+    files = sorted(os.listdir(tmp_path))
+    assert files == ["config.json", "configuration_cmhl.py", "loss.py", "model.safetensors", "modeling_cmhl.py"]
+    auto_map = json.loads((tmp_path / "config.json").read_text())["auto_map"]
+    assert set(auto_map) == {"AutoConfig", "AutoModel", "AutoModelForSequenceClassification"}
+
+
+def test_round_trip_tiny_encoder(tmp_path, tiny_encoder, tiny_tokenizer):
+    torch.manual_seed(0)
+    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder, pooling="mean"))
+    save_checkpoint(model, tiny_tokenizer, tmp_path)
+    check_report(load_in_fresh_process(tmp_path), model.config.label_names)
+
+
+def test_round_trip_roberta_encoder(tmp_path, tiny_tokenizer):
+    from conftest import TINY_ENCODERS
+
+    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=TINY_ENCODERS["roberta"]))
+    save_checkpoint(model, tiny_tokenizer, tmp_path)
+    check_report(load_in_fresh_process(tmp_path), model.config.label_names)
+
+
+def test_round_trip_minilm_backbone(tmp_path, minilm_path):
+    from transformers import AutoTokenizer
+
+    model = CMHLForSequenceClassification.from_backbone(minilm_path)
+    save_checkpoint(model, AutoTokenizer.from_pretrained(minilm_path), tmp_path)
+    check_report(load_in_fresh_process(tmp_path), model.config.label_names)

@@ -1,0 +1,108 @@
+"""The three-head model: outputs, gradients, switched-off terms, encoders, and `from_backbone`."""
+
+import pytest
+import torch
+
+from configuration_cmhl import CMHLConfig
+from conftest import TINY_ENCODERS
+from modeling_cmhl import CMHLForSequenceClassification
+
+
+def batch(vocab=64, size=3, length=7):
+    torch.manual_seed(0)
+    ids = torch.randint(5, vocab, (size, length))
+    mask = torch.ones_like(ids)
+    mask[0, 4:] = 0  # one padded row
+    return {"input_ids": ids, "attention_mask": mask}
+
+
+@pytest.mark.parametrize("model_type", list(TINY_ENCODERS))
+@pytest.mark.parametrize("pooling", ["cls", "mean"])
+def test_outputs_for_every_encoder(model_type, pooling):
+    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=TINY_ENCODERS[model_type], pooling=pooling))
+    out = model.eval()(**batch(), labels=torch.tensor([0, 1, 3]), output_hidden_states=True)
+    assert out.logits.shape == (3, 6) and out.valence.shape == (3,) and out.intensity.shape == (3,)
+    assert out.valence.abs().max() <= 1 and 0 <= out.intensity.min() and out.intensity.max() <= 1
+    assert out.loss.ndim == 0 and set(out.loss_terms) == {"emotion", "valence", "intensity", "contradiction"}
+    assert len(out.hidden_states) == 3  # embeddings + 2 layers
+    assert not any(name.startswith("encoder.pooler") for name, _ in model.named_parameters())
+
+
+def test_no_labels_no_loss(tiny_encoder):
+    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder)).eval()
+    out = model(**batch())
+    assert out.loss is None and out.loss_terms is None and out.logits.shape == (3, 6)
+
+
+def test_padding_does_not_change_a_row(tiny_encoder):
+    for pooling in ("cls", "mean"):
+        model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder, pooling=pooling)).eval()
+        inputs = batch()
+        short = {k: v[:1, :4] for k, v in inputs.items()}
+        assert torch.allclose(model(**inputs).logits[0], model(**short).logits[0], atol=1e-5)
+
+
+def test_gradients_reach_every_head_and_the_encoder(tiny_encoder):
+    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder, classifier_dropout=0.0))
+    model(**batch(), labels=torch.tensor([0, 1, 3])).loss.backward()
+    for name in ("emotion_head", "valence_head", "intensity_head", "projection"):
+        assert getattr(model, name).weight.grad.abs().sum() > 0, name
+    assert model.encoder.get_input_embeddings().weight.grad.abs().sum() > 0
+    assert model.encoder.encoder.layer[0].attention.self.query.weight.grad.abs().sum() > 0
+
+
+@pytest.mark.parametrize("term, head", [("valence", "valence_head"), ("intensity", "intensity_head")])
+def test_zero_weight_contributes_nothing(tiny_encoder, term, head):
+    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder, **{f"{term}_weight": 0.0}))
+    out = model(**batch(), labels=torch.tensor([0, 1, 3]))
+    assert term not in out.loss_terms
+    out.loss.backward()
+    assert getattr(model, head).weight.grad is None  # the head's output never reached the loss
+
+
+def test_all_auxiliary_weights_zero_is_plain_cross_entropy(tiny_encoder):
+    config = CMHLConfig(encoder_config=tiny_encoder, valence_weight=0, intensity_weight=0, contradiction_weight=0)
+    model = CMHLForSequenceClassification(config).eval()
+    labels = torch.tensor([0, 1, 3])
+    out = model(**batch(), labels=labels)
+    assert out.loss.item() == pytest.approx(torch.nn.functional.cross_entropy(out.logits, labels).item(), abs=1e-6)
+
+
+def test_per_example_targets_override_the_circumplex(tiny_encoder):
+    config = CMHLConfig(encoder_config=tiny_encoder, intensity_weight=0, contradiction_weight=0, emotion_weight=0)
+    model = CMHLForSequenceClassification(config).eval()
+    labels = torch.tensor([0, 1, 3])
+    out = model(**batch(), labels=labels, valence_labels=torch.tensor([0.9, float("nan"), -0.2]))
+    targets = torch.tensor([0.9, config.circumplex_targets()[0][1], -0.2])
+    expected = ((out.valence - targets) ** 2).mean().item()
+    assert out.loss_terms["valence"].item() == pytest.approx(expected, abs=1e-6)
+    assert out.loss.item() == pytest.approx(config.valence_weight * expected, abs=1e-6)
+
+
+def test_two_label_model_without_circumplex(tiny_encoder):
+    config = CMHLConfig(encoder_config=tiny_encoder, id2label={0: "none", 1: "stress"}, valence_weight=0,
+                        intensity_weight=0, contradiction_weight=0)
+    out = CMHLForSequenceClassification(config)(**batch(), labels=torch.tensor([0, 1, 1]))
+    assert out.logits.shape == (3, 2) and set(out.loss_terms) == {"emotion"}
+
+
+def test_edited_config_is_checked_when_the_model_is_built(tiny_encoder):
+    config = CMHLConfig(encoder_config=tiny_encoder)
+    config.contradiction_weight = -1.0
+    with pytest.raises(ValueError, match="contradiction_weight"):
+        CMHLForSequenceClassification(config)
+
+
+def test_from_backbone_loads_minilm(minilm_path):
+    model, info = CMHLForSequenceClassification.from_backbone(minilm_path, output_loading_info=True)
+    from transformers import AutoModel
+
+    stock = AutoModel.from_pretrained(minilm_path)
+    for name, tensor in stock.state_dict().items():
+        if not name.startswith("pooler."):
+            assert torch.equal(model.encoder.state_dict()[name], tensor), name
+    assert torch.equal(model.projection.weight, stock.pooler.dense.weight)  # cls pooling: pretrained pooler
+    assert info["projection_from_pooler"] and info["unused_checkpoint_tensors"] == []
+    assert sorted(info["newly_initialized"]) == sorted(
+        f"{head}.{p}" for head in ("emotion_head", "valence_head", "intensity_head") for p in ("weight", "bias"))
+    assert model.config.encoder_config.model_type == "bert" and model.config.num_labels == 6
