@@ -128,6 +128,8 @@ class CMHLConfig(PretrainedConfig):
             self.circumplex_scale = list(WARRINER_2013_SCALE)
         super().__post_init__(**kwargs)
         self._check_labels()
+        if getattr(self, "pad_token_id", None) is None:  # the tokenizer's padding id, as the encoder knows it
+            self.pad_token_id = getattr(self.encoder_config, "pad_token_id", None)
         if self.circumplex_coordinates is None and all(n in WARRINER_2013 for n in self.label_names):
             self.circumplex_coordinates = {n: list(WARRINER_2013[n]) for n in self.label_names}
         self.auto_map = {

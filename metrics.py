@@ -1,0 +1,79 @@
+"""Evaluation metrics of CMHL: classification quality (scikit-learn, offline) and emotional consistency.
+
+Definitions (also in README.md):
+- contradiction rate: the share of texts for which two incompatible emotions (config.incompatible_index_pairs)
+  both get probability >= config.contradiction_threshold;
+- valence agreement: the share of texts whose valence head has the same sign as the circumplex valence
+  of the predicted emotion (texts whose predicted emotion has neutral valence are left out).
+"""
+
+import numpy as np
+from sklearn.metrics import accuracy_score, f1_score
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """(N, L) logits -> (N, L) probabilities."""
+    shifted = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(shifted)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def classification_metrics(predicted: np.ndarray, labels: np.ndarray, label_names: list[str]) -> dict:
+    """Accuracy, macro F1 and weighted F1 (over the labels that occur or are predicted), and F1 per label
+    (left out for a label that neither occurs nor is predicted: it has none).   predicted, labels: (N,)"""
+    seen = sorted(set(labels.tolist()) | set(predicted.tolist()))
+    per_class = f1_score(labels, predicted, labels=seen, average=None, zero_division=0)
+    return {
+        "accuracy": float(accuracy_score(labels, predicted)),
+        "macro_f1": float(f1_score(labels, predicted, average="macro", zero_division=0)),
+        "weighted_f1": float(f1_score(labels, predicted, average="weighted", zero_division=0)),
+        **{f"f1_{label_names[i]}": float(score) for i, score in zip(seen, per_class)},
+    }
+
+
+def contradiction_rate(probabilities: np.ndarray, incompatible_pairs, threshold: float) -> float:
+    """Share of rows where some incompatible pair (i, j) has p_i >= threshold and p_j >= threshold.
+    probabilities: (N, L)"""
+    if not incompatible_pairs:
+        return 0.0
+    high = probabilities >= threshold  # (N, L)
+    first, second = np.array(incompatible_pairs).T
+    return float((high[:, first] & high[:, second]).any(axis=1).mean())
+
+
+def valence_agreement(valence: np.ndarray, predicted: np.ndarray, label_valence: np.ndarray) -> float:
+    """Share of rows where sign(valence head) == sign(circumplex valence of the predicted label), over
+    rows whose predicted label is not neutral.   valence, predicted: (N,) · label_valence: (L,)"""
+    expected = np.sign(label_valence[predicted])  # (N,)
+    counted = expected != 0
+    if not counted.any():
+        return float("nan")
+    return float((np.sign(valence[counted]) == expected[counted]).mean())
+
+
+class CMHLMetrics:
+    """`compute_metrics` for `Trainer`: takes predictions (logits, valence, intensity) and label_ids
+    (labels, valence_labels, intensity_labels), as `label_names` orders them."""
+
+    def __init__(self, config):
+        self.label_names = config.label_names
+        self.threshold = config.contradiction_threshold
+        has_circumplex = config.circumplex_coordinates is not None
+        self.pairs = config.incompatible_index_pairs() if has_circumplex or config.incompatible_pairs else []
+        tables = config.circumplex_targets() if has_circumplex else None
+        self.label_valence, self.label_intensity = (np.array(t) for t in tables) if tables else (None, None)
+
+    def __call__(self, eval_prediction) -> dict:
+        logits, valence, intensity = eval_prediction.predictions[:3]
+        labels, valence_labels, intensity_labels = eval_prediction.label_ids
+        probabilities = softmax(logits.astype(np.float64))
+        predicted = probabilities.argmax(axis=-1)
+        metrics = classification_metrics(predicted, labels, self.label_names)
+        metrics["contradiction_rate"] = contradiction_rate(probabilities, self.pairs, self.threshold)
+        if self.label_valence is not None:
+            metrics["valence_agreement"] = valence_agreement(valence, predicted, self.label_valence)
+            for name, prediction, given, table in (("valence", valence, valence_labels, self.label_valence),
+                                                   ("intensity", intensity, intensity_labels, self.label_intensity)):
+                target = np.where(np.isnan(given), table[labels], given)
+                metrics[f"{name}_mae"] = float(np.abs(prediction - target).mean())
+        return metrics

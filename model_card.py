@@ -1,0 +1,105 @@
+"""The model card (README.md) of a trained CMHL checkpoint: Hub metadata that makes the Hub pick the
+text-classification widget, widget examples carrying the model's real outputs, test metrics as a
+`model-index`, and a body that says what the model is and how it was trained."""
+
+from pathlib import Path
+
+from huggingface_hub import EvalResult, ModelCardData
+
+WIDGET_TEXTS = (
+    "i feel so grateful to have friends who show up when it matters",
+    "i am furious that they cancelled again without telling anyone",
+    "i feel nervous walking home alone this late",
+)
+
+# (metrics key, display name, model-index metric type, averaging)
+HEADLINE = (("accuracy", "Accuracy", "accuracy", None), ("macro_f1", "Macro F1", "f1", "macro"),
+            ("weighted_f1", "Weighted F1", "f1", "weighted"))
+
+
+def widget_examples(classifier, texts=WIDGET_TEXTS, top_k: int = 3) -> list[dict]:
+    """Widget entries whose `output` is what `classifier` (a text-classification pipeline) predicts."""
+    examples = []
+    for text in texts:
+        scores = classifier(text, top_k=top_k)
+        examples.append({"text": text, "output": [{"label": s["label"], "score": round(float(s["score"]), 4)}
+                                                  for s in scores]})
+    return examples
+
+
+def _metric_table(metrics: dict, prefix: str, label_names: list[str]) -> str:
+    rows = ["| metric | value |", "|---|---|"]
+    keys = ["accuracy", "macro_f1", "weighted_f1", *(f"f1_{n}" for n in label_names), "contradiction_rate",
+            "valence_agreement", "valence_mae", "intensity_mae"]
+    for key in keys:
+        value = metrics.get(f"{prefix}_{key}")
+        if value is not None:
+            rows.append(f"| {key} | {value:.4f} |")
+    return "\n".join(rows)
+
+
+def write_model_card(output_dir, *, model_name: str, base_model: str, dataset_name: str, license: str,
+                     config, eval_metrics: dict, test_metrics: dict | None, widget: list[dict],
+                     training_summary: str) -> Path:
+    """Write `output_dir/README.md` and return its path."""
+    results = []
+    if test_metrics:
+        results = [
+            EvalResult(task_type="text-classification", task_name="Text Classification", dataset_type=dataset_name,
+                       dataset_name=dataset_name, dataset_split="test", metric_type=metric_type, metric_name=name, metric_value=round(test_metrics[f"test_{key}"], 4),
+                       metric_args={"average": average} if average else None)
+            for key, name, metric_type, average in HEADLINE if f"test_{key}" in test_metrics
+        ]
+    data = ModelCardData(
+        library_name="transformers", pipeline_tag="text-classification", base_model=base_model,
+        datasets=[dataset_name], license=license, tags=["cmhl", "emotion", "text-classification", "custom_code"],
+        model_name=model_name, eval_results=results or None, widget=widget,
+    )
+    weights = ", ".join(f"{name} {getattr(config, name)}" for name in
+                        ("emotion_weight", "valence_weight", "intensity_weight", "contradiction_weight"))
+    labels = ", ".join(config.label_names)
+    body = f"""
+# {model_name}
+
+A CMHL emotion classifier (Contrastive Multi-Head Learning, arXiv 2603.14078): the `{base_model}` encoder
+with three jointly trained heads, emotion ({labels}), valence in [-1, 1] and intensity in [0, 1],
+auxiliary circumplex supervision and a contrastive contradiction loss. Loss weights: {weights};
+contradiction mode `{config.contradiction_mode}` (margin {config.contradiction_margin}); pooling `{config.pooling}`.
+
+## Use
+
+```python
+from transformers import pipeline
+classifier = pipeline("text-classification", model="{model_name}", trust_remote_code=True)
+classifier("i feel so grateful today", top_k=None)
+```
+
+All three heads: `AutoModel.from_pretrained("{model_name}", trust_remote_code=True)` returns `logits`,
+`valence` and `intensity`.
+
+## Results
+
+Validation (best checkpoint, chosen on validation macro F1):
+
+{_metric_table(eval_metrics, "eval", config.label_names)}
+
+Test split (reported once, never used for selection):
+
+{_metric_table(test_metrics or {}, "test", config.label_names) if test_metrics else "No test split was given."}
+
+Contradiction rate: share of texts where two incompatible emotions (opposite circumplex valence) both get
+probability >= {config.contradiction_threshold}. Valence agreement: share of texts where the valence head's
+sign matches the circumplex valence of the predicted emotion.
+
+## Training
+
+{training_summary}
+
+## Data and license
+
+Trained on `{dataset_name}`. dair-ai/emotion is licensed for education and research only, and its labels come
+from distant supervision (hashtags), so they are noisy. Check the data set's license before any other use.
+"""
+    path = Path(output_dir) / "README.md"
+    path.write_text(f"---\n{data.to_yaml()}\n---\n{body}")
+    return path

@@ -1,0 +1,312 @@
+"""Train, evaluate and publish CMHL with the stock `transformers.Trainer`.
+
+    accelerate launch train.py --output_dir runs/cmhl            # RoBERTa-base on dair-ai/emotion (Hub)
+    accelerate launch train.py --model_name_or_path <folder> \\
+        --train_file ../shared/data/emotion/train.txt --validation_file ../shared/data/emotion/validation.txt \\
+        --test_file ../shared/data/emotion/test.txt --output_dir runs/cmhl
+    python train.py args.json                                     # or args.yaml: the same arguments in a file
+
+Arguments: `ModelArguments`, `DataArguments`, `CMHLArguments` below, and the stock `TrainingArguments`
+(with defaults for this task: evaluate and save every epoch, keep the best checkpoint on validation
+macro F1). Order of work: data, model, Trainer, metrics, card. The math lives in loss.py and metrics.py.
+"""
+
+import json
+import logging
+import os
+import socket
+import sys
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from urllib.parse import urlparse
+
+import torch
+from huggingface_hub import constants as hub_constants
+from huggingface_hub import upload_file
+from transformers import (AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, HfArgumentParser, Trainer,
+                          TrainerCallback, TrainingArguments, pipeline, set_seed)
+from transformers.dynamic_module_utils import custom_object_save
+from transformers.trainer_utils import get_last_checkpoint
+
+from configuration_cmhl import CMHLConfig
+from data import DataError, load_splits
+from metrics import CMHLMetrics
+from model_card import widget_examples, write_model_card
+from modeling_cmhl import CMHLForSequenceClassification
+
+logger = logging.getLogger("cmhl.train")
+# In this process the Auto classes know CMHL without remote code (the text-classification pipeline asks them).
+AutoConfig.register("cmhl", CMHLConfig)
+AutoModelForSequenceClassification.register(CMHLConfig, CMHLForSequenceClassification)
+LABEL_NAMES = ["labels", "valence_labels", "intensity_labels"]  # what Trainer passes to compute_metrics
+
+
+@dataclass
+class ModelArguments:
+    model_name_or_path: str = field(default="FacebookAI/roberta-base", metadata={
+        "help": "Encoder to start from: a Hub id or a local folder of any AutoModel encoder, or a CMHL checkpoint "
+                "to continue from."})
+    tokenizer_name: str | None = field(default=None, metadata={"help": "Tokenizer, if not the model's own."})
+    base_model: str | None = field(default=None, metadata={
+        "help": "Hub id written as base_model in the model card. Default: --model_name_or_path; for a local folder, "
+                "give the Hub id it is a copy of (e.g. sentence-transformers/all-MiniLM-L6-v2)."})
+    model_license: str = field(default="other", metadata={"help": "License written into the model card."})
+
+
+@dataclass
+class DataArguments:
+    dataset_name: str = field(default="dair-ai/emotion", metadata={
+        "help": "Hub data set with train/validation/test splits and columns text, label; used when no local file "
+                "is given. With local files it names the data set in the model card."})
+    train_file: str | None = field(default=None, metadata={
+        "help": "Local training data: dair-ai 'text;label' .txt, .csv/.tsv, .jsonl or .parquet with columns text "
+                "and label (a name or an index); optional valence [-1, 1] and intensity [0, 1] columns."})
+    validation_file: str | None = field(default=None, metadata={"help": "Local validation data (model selection)."})
+    test_file: str | None = field(default=None, metadata={"help": "Local test data (final numbers only)."})
+    class_names: str | None = field(default=None, metadata={
+        "help": "Comma-separated label names in index order. Default: the Hub data set's, else dair-ai's six."})
+    drop_invalid_rows: bool = field(default=False, metadata={
+        "help": "Drop rows that fail the checks (and report how many) instead of stopping."})
+    max_seq_length: int = field(default=128, metadata={"help": "Truncate texts to this many tokens."})
+    max_train_samples: int | None = field(default=None, metadata={"help": "Keep the first N training rows."})
+    max_eval_samples: int | None = field(default=None, metadata={"help": "Keep the first N validation rows."})
+    max_predict_samples: int | None = field(default=None, metadata={"help": "Keep the first N test rows."})
+
+
+def _cmhl_field(name: str, kind=float):
+    default = getattr(CMHLConfig, name)
+    return field(default=None, metadata={"help": f"CMHLConfig.{name} (default {default}); see configuration_cmhl.py."})
+
+
+@dataclass
+class CMHLArguments:
+    """Every loss weight and setting of CMHLConfig; None keeps the config's default. All three auxiliary
+    weights at 0 is the plain fine-tuning baseline."""
+
+    pooling: str | None = _cmhl_field("pooling")
+    classifier_dropout: float | None = _cmhl_field("classifier_dropout")
+    emotion_weight: float | None = _cmhl_field("emotion_weight")
+    valence_weight: float | None = _cmhl_field("valence_weight")
+    intensity_weight: float | None = _cmhl_field("intensity_weight")
+    contradiction_weight: float | None = _cmhl_field("contradiction_weight")
+    regression_loss: str | None = _cmhl_field("regression_loss")
+    contradiction_mode: str | None = _cmhl_field("contradiction_mode")
+    contradiction_margin: float | None = _cmhl_field("contradiction_margin")
+    contradiction_threshold: float | None = _cmhl_field("contradiction_threshold")
+    label_smoothing: float | None = _cmhl_field("label_smoothing")
+    circumplex_file: str | None = field(default=None, metadata={
+        "help": 'JSON file {"coordinates": {label: [valence, arousal]}, "scale": [low, high], '
+                '"incompatible_pairs": [[a, b], ...]} for label sets other than dair-ai\'s.'})
+
+    def config_overrides(self) -> dict:
+        overrides = {f.name: getattr(self, f.name) for f in fields(self)
+                     if f.name != "circumplex_file" and getattr(self, f.name) is not None}
+        if self.circumplex_file:
+            spec = json.loads(Path(self.circumplex_file).read_text())
+            overrides.update(circumplex_coordinates=spec["coordinates"], circumplex_scale=spec.get("scale", [1, 9]),
+                             incompatible_pairs=spec.get("incompatible_pairs"))
+        return overrides
+
+
+@dataclass
+class CMHLTrainingArguments(TrainingArguments):
+    """The stock TrainingArguments with defaults for this task."""
+
+    output_dir: str | None = field(default="runs/cmhl", metadata={"help": "Where checkpoints and results go."})
+    eval_strategy: str = field(default="epoch", metadata={"help": "Evaluate on validation every epoch."})
+    save_strategy: str = field(default="epoch", metadata={"help": "Save a checkpoint every epoch."})
+    load_best_model_at_end: bool = field(default=True, metadata={"help": "Keep the best validation checkpoint."})
+    metric_for_best_model: str | None = field(default="macro_f1", metadata={"help": "Validation metric to select on."})
+    save_total_limit: int | None = field(default=2, metadata={"help": "Checkpoints kept (the best is never deleted)."})
+    learning_rate: float = field(default=5e-5, metadata={"help": "Peak AdamW learning rate."})
+    per_device_train_batch_size: int = field(default=32, metadata={"help": "Batch size per device for training."})
+    per_device_eval_batch_size: int = field(default=64, metadata={"help": "Batch size per device for evaluation."})
+    num_train_epochs: float = field(default=3.0, metadata={"help": "Training epochs."})
+    logging_steps: float = field(default=50, metadata={"help": "Log the loss and each CMHL term every N steps."})
+
+
+class LossTermLogger(TrainerCallback):
+    """Adds each CMHL loss term, averaged over the optimizer steps since the last log, to every training
+    log entry. The terms arrive already divided by the examples of the whole step (all micro-batches, all
+    processes), so a step's value is their sum over micro-batches and processes."""
+
+    def __init__(self):
+        self.sums, self.last_step = {}, 0
+
+    def add(self, terms: dict):
+        for name, value in terms.items():
+            self.sums[name] = self.sums.get(name, 0.0) + value.detach().float()
+
+    def on_log(self, args, state, control, logs=None, **kwargs):
+        if logs is None or "loss" not in logs or not self.sums:
+            return
+        names = sorted(self.sums)
+        totals = torch.stack([self.sums[n] for n in names])
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.all_reduce(totals)
+        steps = max(state.global_step - self.last_step, 1)
+        terms = {f"loss_{n}": round(v / steps, 6) for n, v in zip(names, totals.tolist())}
+        logs.update(terms)
+        state.log_history[-1].update(terms)
+        self.sums, self.last_step = {}, state.global_step
+
+
+class CMHLTrainer(Trainer):
+    """Trainer whose only change is `compute_loss`: the model computes the CMHL loss (normalised by
+    `num_items_in_batch`, so gradient accumulation and several processes give the loss of one big
+    batch), and each term goes to `loss_term_logger` so that training logs show it."""
+
+    loss_term_logger: LossTermLogger | None = None
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
+        if model.training and self.loss_term_logger is not None:
+            self.loss_term_logger.add(outputs.loss_terms)
+        return (loss, outputs) if return_outputs else loss
+
+
+def check_hub_reachable(model_args: ModelArguments, data_args: DataArguments):
+    """Fail in seconds, not after minutes of retries, when the Hub is needed but cannot be reached."""
+    needs = []
+    if not Path(model_args.model_name_or_path).exists():
+        needs.append(f"--model_name_or_path {model_args.model_name_or_path}")
+    if not (data_args.train_file or data_args.validation_file or data_args.test_file):
+        needs.append(f"--dataset_name {data_args.dataset_name}")
+    if not needs or hub_constants.HF_HUB_OFFLINE:
+        return
+    host = urlparse(hub_constants.ENDPOINT).hostname
+    try:
+        socket.create_connection((host, 443), timeout=5).close()
+    except OSError as error:
+        raise DataError(
+            f"Cannot reach the Hugging Face Hub at {hub_constants.ENDPOINT} ({error}), needed for {' and '.join(needs)}. "
+            "Offline, pass local files and a local model folder instead: --train_file train.txt --validation_file "
+            "validation.txt [--test_file test.txt] (dair-ai 'text;label' .txt, CSV, JSON Lines or Parquet) and "
+            "--model_name_or_path /path/to/encoder (a folder with config.json and weights); set HF_HUB_OFFLINE=1 "
+            "to use models and data sets already in the local cache.")
+
+
+def build_model(model_args: ModelArguments, cmhl_args: CMHLArguments, label_names: list[str]):
+    """A CMHL checkpoint continues (with a new emotion head if the labels differ); any other encoder
+    starts through `from_backbone`."""
+    overrides = cmhl_args.config_overrides()
+    labels = {"id2label": dict(enumerate(label_names)), "label2id": {n: i for i, n in enumerate(label_names)}}
+    path = model_args.model_name_or_path
+    if AutoConfig.from_pretrained(path).model_type != "cmhl":
+        return CMHLForSequenceClassification.from_backbone(path, **labels, **overrides)
+    checkpoint_labels = CMHLConfig.from_pretrained(path).label_names
+    if checkpoint_labels != label_names:
+        logger.warning(f"{path}: labels {checkpoint_labels} -> {label_names}; the emotion head starts afresh")
+        overrides = {"circumplex_coordinates": None, "incompatible_pairs": None, **overrides, **labels}
+        return CMHLForSequenceClassification.from_pretrained(path, ignore_mismatched_sizes=True, **overrides)
+    return CMHLForSequenceClassification.from_pretrained(path, **overrides)
+
+
+def tokenize(splits: dict, tokenizer, data_args: DataArguments, training_args) -> dict:
+    """Truncate at --max_seq_length; padding is left to the collator (dynamic, per batch)."""
+    limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
+              "test": data_args.max_predict_samples}
+    max_length = min(data_args.max_seq_length, tokenizer.model_max_length)
+    tokenized = {}
+    with training_args.main_process_first(desc="tokenizing"):
+        for split, dataset in splits.items():
+            if limits[split] is not None:
+                dataset = dataset.select(range(min(limits[split], len(dataset))))
+            tokenized[split] = dataset.map(lambda batch: tokenizer(batch["text"], truncation=True, max_length=max_length),
+                                           batched=True, remove_columns=["text"], desc=f"tokenizing {split}")
+    return tokenized
+
+
+def write_card(trainer, tokenizer, model_args, data_args, training_args, eval_metrics, test_metrics) -> Path:
+    """The model card, with widget outputs predicted by the trained model itself."""
+    classifier = pipeline("text-classification", model=trainer.model, tokenizer=tokenizer, device=trainer.model.device)
+    summary = (f"`train.py` with the stock Trainer: {training_args.num_train_epochs} epochs, batch "
+               f"{training_args.per_device_train_batch_size} per device x {training_args.gradient_accumulation_steps} "
+               f"accumulation x {training_args.world_size} process(es), learning rate {training_args.learning_rate}, "
+               f"max length {data_args.max_seq_length}, seed {training_args.seed}.")
+    name = training_args.hub_model_id or Path(training_args.output_dir).name
+    return write_model_card(training_args.output_dir, model_name=name, base_model=model_args.base_model or model_args.model_name_or_path,
+                            dataset_name=data_args.dataset_name, license=model_args.model_license,
+                            config=trainer.model.config, eval_metrics=eval_metrics, test_metrics=test_metrics,
+                            widget=widget_examples(classifier), training_summary=summary)
+
+
+def parse_arguments(argv: list[str]):
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available():
+        # Several processes and no GPU (torchrun, accelerate launch): TrainingArguments must set up
+        # CPU DDP (gloo), and it reads this before any flag could be changed.
+        os.environ.setdefault("ACCELERATE_USE_CPU", "true")
+    parser = HfArgumentParser((ModelArguments, DataArguments, CMHLArguments, CMHLTrainingArguments))
+    if len(argv) == 1 and argv[0].endswith(".json"):
+        return parser.parse_json_file(argv[0])
+    if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
+        return parser.parse_yaml_file(argv[0])
+    return parser.parse_args_into_dataclasses(argv)
+
+
+def main(argv: list[str]) -> dict:
+    model_args, data_args, cmhl_args, training_args = parse_arguments(argv)
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
+                        if training_args.should_log else logging.WARNING)
+    check_hub_reachable(model_args, data_args)
+    set_seed(training_args.seed)
+    training_args.label_names = LABEL_NAMES
+
+    # ---- data: read and check every row before anything trains ----
+    files = {"train": data_args.train_file, "validation": data_args.validation_file, "test": data_args.test_file}
+    wanted = data_args.class_names.split(",") if data_args.class_names else None
+    splits, label_names = load_splits(files, data_args.dataset_name, wanted, data_args.drop_invalid_rows, logger.warning)
+    if "validation" not in splits:
+        raise DataError("no validation split: give --validation_file (model selection needs one)")
+
+    # ---- model and tokenizer ----
+    model = build_model(model_args, cmhl_args, label_names)
+    tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
+    tokenized = tokenize(splits, tokenizer, data_args, training_args)
+    if training_args.should_save:  # checkpoint pushes upload output_dir: the code files must be there first
+        Path(training_args.output_dir).mkdir(parents=True, exist_ok=True)
+        custom_object_save(model, training_args.output_dir, config=model.config)
+
+    # ---- Trainer ----
+    term_logger = LossTermLogger()
+    trainer = CMHLTrainer(
+        model=model, args=training_args, train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
+        processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
+        compute_metrics=CMHLMetrics(model.config),
+    )
+    trainer.loss_term_logger = term_logger
+    trainer.callback_handler.callbacks.insert(0, term_logger)  # first, so printers and trackers see the terms
+
+    resume = training_args.resume_from_checkpoint
+    if resume == "last":
+        resume = get_last_checkpoint(training_args.output_dir)
+    train_result = trainer.train(resume_from_checkpoint=resume)
+    trainer.save_model()
+    results = {**train_result.metrics, "world_size": training_args.world_size}
+    trainer.save_metrics("train", results)
+
+    # ---- metrics: best checkpoint on validation, then test once ----
+    eval_metrics = trainer.evaluate()
+    trainer.save_metrics("eval", eval_metrics)
+    test_metrics = None
+    if "test" in tokenized:
+        test_metrics = trainer.predict(tokenized["test"], metric_key_prefix="test").metrics
+        trainer.save_metrics("test", test_metrics)
+
+    # ---- push and card (push_to_hub writes Trainer's generated card: ours replaces it afterwards) ----
+    if training_args.push_to_hub:
+        trainer.push_to_hub(commit_message="End of training")
+    if trainer.is_world_process_zero():
+        card = write_card(trainer, tokenizer, model_args, data_args, training_args, eval_metrics, test_metrics)
+        if training_args.push_to_hub:
+            upload_file(path_or_fileobj=str(card), path_in_repo="README.md", repo_id=trainer.hub_model_id,
+                        token=training_args.hub_token, commit_message="CMHL model card")
+    return {**results, **eval_metrics, **(test_metrics or {})}
+
+
+if __name__ == "__main__":
+    try:
+        main(sys.argv[1:])
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
