@@ -41,7 +41,7 @@ def tiny_tokenizer():
 
     words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *string.ascii_lowercase,
              *("##" + c for c in string.ascii_lowercase), "i", "feel", "happy", "sad", "angry"]
-    return BertTokenizer(vocab={w: i for i, w in enumerate(words)})
+    return BertTokenizer(vocab={w: i for i, w in enumerate(words)}, model_max_length=64)
 
 
 @pytest.fixture(scope="session")

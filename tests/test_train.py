@@ -1,0 +1,201 @@
+"""train.py end to end: a real slice of dair-ai/emotion, MiniLM weights, the stock Trainer; then the
+mechanics (two processes, accumulation, resume, launchers, argument files, offline errors) on a tiny
+CMHL checkpoint built here, with dropout off so that runs can be compared exactly."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from configuration_cmhl import CMHLConfig
+from conftest import DATA, REPO, TINY_ENCODERS
+from modeling_cmhl import CMHLForSequenceClassification
+
+EMOTION = DATA / "emotion"
+
+
+def run_train(args, cwd, launcher=(sys.executable,), env=None, timeout=600):
+    run = subprocess.run([*launcher, str(REPO / "train.py"), *map(str, args)], cwd=cwd, capture_output=True,
+                         text=True, timeout=timeout, env={**os.environ, "HF_HUB_OFFLINE": "1", **(env or {})})
+    assert run.returncode == 0, run.stderr[-4000:]
+    return run
+
+
+def data_args(train=256, evaluation=64, test=64):
+    return ["--train_file", EMOTION / "train.txt", "--validation_file", EMOTION / "validation.txt",
+            "--test_file", EMOTION / "test.txt", "--max_train_samples", train, "--max_eval_samples", evaluation,
+            "--max_predict_samples", test, "--max_seq_length", 64]
+
+
+def log_history(output_dir):
+    checkpoints = sorted(output_dir.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[1]))
+    return json.loads((checkpoints[-1] / "trainer_state.json").read_text())["log_history"]
+
+
+@pytest.fixture(scope="module")
+def tiny_checkpoint(tmp_path_factory):
+    """A CMHL checkpoint with a tiny random BERT encoder, no dropout anywhere, and a tiny tokenizer."""
+    from transformers import BertTokenizer
+    import string
+
+    path = tmp_path_factory.mktemp("tiny")
+    encoder = {**TINY_ENCODERS["bert"], "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
+    torch.manual_seed(0)
+    CMHLForSequenceClassification(CMHLConfig(encoder_config=encoder, classifier_dropout=0.0)).save_pretrained(path)
+    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *string.ascii_lowercase,
+             *("##" + c for c in string.ascii_lowercase)]
+    BertTokenizer(vocab={w: i for i, w in enumerate(words)}, model_max_length=64).save_pretrained(path)
+    return path
+
+
+# ---- the real run: MiniLM on a slice of dair-ai/emotion ----
+
+@pytest.fixture(scope="module")
+def minilm_run(tmp_path_factory, minilm_path):
+    out = tmp_path_factory.mktemp("minilm") / "run"
+    run_train(["--model_name_or_path", minilm_path, "--base_model", "sentence-transformers/all-MiniLM-L6-v2",
+               *data_args(train=320, evaluation=128, test=128), "--num_train_epochs", 2,
+               "--per_device_train_batch_size", 16, "--learning_rate", 1e-4, "--logging_steps", 5, "--output_dir", out],
+              cwd=out.parent)
+    return out
+
+
+def test_results_have_every_metric(minilm_run):
+    results = json.loads((minilm_run / "all_results.json").read_text())
+    for prefix in ("eval", "test"):
+        for key in ("accuracy", "macro_f1", "weighted_f1", "f1_joy", "f1_sadness", "valence_mae", "intensity_mae",
+                    "contradiction_rate", "valence_agreement", "loss"):
+            assert 0 <= results[f"{prefix}_{key}"] < 10, f"{prefix}_{key}"
+    assert results["world_size"] == 1 and results["train_loss"] > 0
+    history = [entry for entry in log_history(minilm_run) if "loss" in entry]
+    assert len(history) == 8  # 40 steps, a log every 5
+    for entry in history:
+        assert {"loss_emotion", "loss_valence", "loss_intensity", "loss_contradiction"} <= set(entry)
+        weighted = (entry["loss_emotion"] + 0.5 * (entry["loss_valence"] + entry["loss_intensity"]
+                                                   + entry["loss_contradiction"]))
+        assert weighted == pytest.approx(entry["loss"], rel=1e-3)
+    assert history[-1]["loss_emotion"] < history[0]["loss_emotion"] - 0.15  # it learns
+
+
+def test_output_folder_is_a_loadable_checkpoint(minilm_run):
+    files = set(os.listdir(minilm_run))
+    assert {"config.json", "model.safetensors", "modeling_cmhl.py", "configuration_cmhl.py", "loss.py",
+            "tokenizer.json", "README.md", "all_results.json"} <= files
+    assert not any(f.endswith((".bin", ".pt", ".pth")) and f != "training_args.bin" for f in files)
+
+
+def test_model_card_metadata_and_widget_outputs_are_real(minilm_run, tmp_path):
+    from huggingface_hub import ModelCard
+
+    card = ModelCard.load(minilm_run / "README.md")
+    meta = card.data.to_dict()
+    assert meta["library_name"] == "transformers" and meta["pipeline_tag"] == "text-classification"
+    assert meta["base_model"] == "sentence-transformers/all-MiniLM-L6-v2" and meta["datasets"] == ["dair-ai/emotion"]
+    assert meta["license"] == "other"
+    results = json.loads((minilm_run / "all_results.json").read_text())
+    metrics = {m["name"]: m["value"] for m in meta["model-index"][0]["results"][0]["metrics"]}
+    assert metrics == {"Accuracy": round(results["test_accuracy"], 4), "Macro F1": round(results["test_macro_f1"], 4),
+                       "Weighted F1": round(results["test_weighted_f1"], 4)}
+    # the widget examples carry what the checkpoint predicts, loaded afresh in another directory
+    texts = [example["text"] for example in meta["widget"]]
+    script = ("import json, sys\nfrom transformers import pipeline\n"
+              "classifier = pipeline('text-classification', model=sys.argv[1], trust_remote_code=True)\n"
+              "print('OUT' + json.dumps(classifier(json.loads(sys.argv[2]), top_k=3)))\n")
+    run = subprocess.run([sys.executable, "-c", script, str(minilm_run), json.dumps(texts)], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_MODULES_CACHE": str(tmp_path / "m")})
+    assert run.returncode == 0, run.stderr[-3000:]
+    predicted = json.loads(run.stdout.split("OUT", 1)[1])
+    for example, scores in zip(meta["widget"], predicted):
+        assert [o["label"] for o in example["output"]] == [s["label"] for s in scores]
+        assert [o["score"] for o in example["output"]] == pytest.approx([s["score"] for s in scores], abs=1e-4)
+
+
+# ---- mechanics on the tiny checkpoint ----
+
+def test_two_processes(tiny_checkpoint, tmp_path):
+    out = tmp_path / "run"
+    run_train(["--model_name_or_path", tiny_checkpoint, *data_args(train=64, evaluation=32, test=32),
+               "--num_train_epochs", 1, "--per_device_train_batch_size", 8, "--output_dir", out], cwd=tmp_path,
+              launcher=("torchrun", "--nproc_per_node", "2"))
+    results = json.loads((out / "all_results.json").read_text())
+    assert results["world_size"] == 2
+    assert log_history(out)[-1]["step"] == 4  # 64 rows / (8 per device x 2 processes)
+
+
+def first_step_log(checkpoint, out, batch, accumulation, cwd):
+    run_train(["--model_name_or_path", checkpoint, *data_args(train=64, evaluation=16, test=16), "--max_steps", 1,
+               "--per_device_train_batch_size", batch, "--gradient_accumulation_steps", accumulation,
+               "--logging_steps", 1, "--eval_strategy", "no", "--save_strategy", "steps", "--save_steps", 1,
+               "--load_best_model_at_end", "false", "--output_dir", out], cwd=cwd)
+    return log_history(out)[0]
+
+
+def test_gradient_accumulation_matches_one_big_batch(tiny_checkpoint, tmp_path):
+    big = first_step_log(tiny_checkpoint, tmp_path / "big", 32, 1, tmp_path)
+    accumulated = first_step_log(tiny_checkpoint, tmp_path / "acc", 8, 4, tmp_path)
+    for key in ("loss", "loss_emotion", "loss_valence", "loss_intensity", "loss_contradiction", "grad_norm"):
+        assert accumulated[key] == pytest.approx(big[key], rel=1e-4), key
+
+
+def test_resume_from_checkpoint_continues_to_the_same_end(tiny_checkpoint, tmp_path):
+    common = ["--model_name_or_path", tiny_checkpoint, *data_args(train=48, evaluation=16, test=16),
+              "--max_steps", 6, "--per_device_train_batch_size", 8, "--eval_strategy", "steps", "--eval_steps", 2,
+              "--save_strategy", "steps", "--save_steps", 2, "--save_total_limit", 5]
+    run_train([*common, "--output_dir", tmp_path / "whole"], cwd=tmp_path)
+    run_train([*common, "--max_steps", 6, "--output_dir", tmp_path / "resumed",
+               "--resume_from_checkpoint", tmp_path / "whole" / "checkpoint-2"], cwd=tmp_path)
+    whole = load_file(tmp_path / "whole" / "model.safetensors")
+    resumed = load_file(tmp_path / "resumed" / "model.safetensors")
+    assert max((whole[k] - resumed[k]).abs().max().item() for k in whole) < 1e-6
+    metrics = [json.loads((tmp_path / d / "eval_results.json").read_text()) for d in ("whole", "resumed")]
+    assert metrics[0]["eval_loss"] == pytest.approx(metrics[1]["eval_loss"], abs=1e-6)
+
+
+def test_accelerate_launch_bf16_and_argument_file(tiny_checkpoint, tmp_path):
+    args = {"model_name_or_path": str(tiny_checkpoint), "train_file": str(EMOTION / "train.txt"),
+            "validation_file": str(EMOTION / "validation.txt"), "max_train_samples": 32, "max_eval_samples": 16,
+            "num_train_epochs": 1, "per_device_train_batch_size": 16, "output_dir": str(tmp_path / "run"),
+            "contradiction_weight": 0.0}
+    (tmp_path / "args.json").write_text(json.dumps(args))
+    run_train([tmp_path / "args.json"], cwd=tmp_path,
+              launcher=("accelerate", "launch", "--cpu", "--num_processes", "1", "--mixed_precision", "bf16"))
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["contradiction_weight"] == 0.0
+    assert "loss_contradiction" not in [k for e in log_history(tmp_path / "run") for k in e]
+
+
+def test_yaml_arguments_parse():
+    from train import parse_arguments
+
+    import tempfile
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
+        handle.write("train_file: a.txt\nvalence_weight: 0\nintensity_weight: 0\ncontradiction_weight: 0\n"
+                     "output_dir: somewhere\n")
+    model_args, data_args_, cmhl_args, training_args = parse_arguments([handle.name])
+    assert data_args_.train_file == "a.txt" and training_args.output_dir == "somewhere"
+    assert cmhl_args.config_overrides() == {"valence_weight": 0, "intensity_weight": 0, "contradiction_weight": 0}
+    assert model_args.model_name_or_path == "FacebookAI/roberta-base" and training_args.metric_for_best_model == "macro_f1"
+
+
+def test_help_lists_every_argument_group(tmp_path):
+    run = run_train(["--help"], cwd=tmp_path)
+    for flag in ("--model_name_or_path", "--dataset_name", "--train_file", "--max_train_samples",
+                 "--max_predict_samples", "--max_seq_length", "--valence_weight", "--contradiction_mode",
+                 "--contradiction_margin", "--circumplex_file", "--gradient_accumulation_steps", "--push_to_hub"):
+        assert flag in run.stdout, flag
+
+
+def test_hub_defaults_offline_fail_fast_with_advice(tmp_path):
+    run = subprocess.run([sys.executable, str(REPO / "train.py"), "--output_dir", tmp_path / "out"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120,
+                         env={**{k: v for k, v in os.environ.items() if k != "HF_HUB_OFFLINE"},
+                              "HF_ENDPOINT": "http://127.0.0.1:9"})
+    assert run.returncode == 2
+    assert "Cannot reach the Hugging Face Hub" in run.stderr
+    assert "--model_name_or_path FacebookAI/roberta-base and --dataset_name dair-ai/emotion" in run.stderr
+    assert "--train_file" in run.stderr
