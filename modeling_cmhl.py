@@ -210,3 +210,12 @@ class CMHLForSequenceClassification(PreTrainedModel):
         )
         model.config.name_or_path = name_or_path
         return (model, info) if output_loading_info else model
+
+
+def register_auto_classes():
+    """Make `AutoConfig` / `AutoModelForSequenceClassification` (and so the text-classification pipeline)
+    know CMHL in this process without remote code; checkpoints never need this (their `auto_map` does it)."""
+    from transformers import AutoModelForSequenceClassification
+
+    AutoConfig.register("cmhl", CMHLConfig, exist_ok=True)
+    AutoModelForSequenceClassification.register(CMHLConfig, CMHLForSequenceClassification, exist_ok=True)

@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 import torch
 from huggingface_hub import constants as hub_constants
 from huggingface_hub import upload_file
-from transformers import (AutoConfig, AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, HfArgumentParser, Trainer,
+from transformers import (AutoConfig, AutoTokenizer, DataCollatorWithPadding, HfArgumentParser, Trainer,
                           TrainerCallback, TrainingArguments, pipeline, set_seed)
 from transformers.dynamic_module_utils import custom_object_save
 from transformers.trainer_utils import get_last_checkpoint
@@ -32,12 +32,10 @@ from configuration_cmhl import CMHLConfig
 from data import DataError, load_splits
 from metrics import CMHLMetrics
 from model_card import widget_examples, write_model_card
-from modeling_cmhl import CMHLForSequenceClassification
+from modeling_cmhl import CMHLForSequenceClassification, register_auto_classes
 
 logger = logging.getLogger("cmhl.train")
-# In this process the Auto classes know CMHL without remote code (the text-classification pipeline asks them).
-AutoConfig.register("cmhl", CMHLConfig)
-AutoModelForSequenceClassification.register(CMHLConfig, CMHLForSequenceClassification)
+register_auto_classes()  # the text-classification pipeline (model card widget) asks the Auto classes
 LABEL_NAMES = ["labels", "valence_labels", "intensity_labels"]  # what Trainer passes to compute_metrics
 
 
