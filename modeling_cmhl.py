@@ -60,6 +60,16 @@ def _build_encoder(encoder_config) -> PreTrainedModel:
     return encoder_class(encoder_config)
 
 
+def _max_input_tokens(encoder) -> int | None:
+    """Longest input the encoder's position table can take: max_position_embeddings, less the offset of
+    RoBERTa-style position ids, which start after the padding index (RoBERTa, MPNet: 514 -> 512)."""
+    positions = getattr(encoder.config, "max_position_embeddings", None)
+    padding_idx = getattr(getattr(encoder, "embeddings", None), "padding_idx", None)
+    if positions is None:
+        return None
+    return positions - (padding_idx + 1 if isinstance(padding_idx, int) else 0)
+
+
 class CMHLForSequenceClassification(PreTrainedModel):
     """Three-head CMHL emotion classifier; the text-classification pipeline reads its `logits`."""
 
@@ -81,6 +91,7 @@ class CMHLForSequenceClassification(PreTrainedModel):
         if dropout is None:
             dropout = getattr(config.encoder_config, "hidden_dropout_prob", 0.1)
         self.encoder = _build_encoder(config.encoder_config)
+        self.max_input_tokens = _max_input_tokens(self.encoder)
         self.dropout = nn.Dropout(dropout)
         self.projection = nn.Linear(hidden, hidden)
         self.emotion_head = nn.Linear(hidden, config.num_labels)
@@ -119,7 +130,16 @@ class CMHLForSequenceClassification(PreTrainedModel):
     ) -> CMHLOutput:
         """labels: (B,) emotion indices (-100 to ignore). valence_labels / intensity_labels: (B,)
         per-example targets on the heads' scales, NaN where the data give none (then the gold label's
-        circumplex coordinate is the target). num_items_in_batch: rows in the whole accumulated batch."""
+        circumplex coordinate is the target). num_items_in_batch: rows in the whole accumulated batch.
+
+        Inputs longer than `max_input_tokens` (what the encoder's position table allows, e.g. 512) keep
+        their first `max_input_tokens` tokens, so that any text, however long, gets a prediction; the
+        tokenizer's `truncation=True` does the same and keeps the closing special token."""
+        limit = self.max_input_tokens
+        if limit is not None:  # (B, T) -> (B, min(T, limit)); inputs_embeds (B, T, H) likewise
+            input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds = (
+                t[:, :limit] if t is not None else None
+                for t in (input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds))
         encoder_inputs = {
             "input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids,
             "position_ids": position_ids, "inputs_embeds": inputs_embeds,

@@ -106,3 +106,30 @@ def test_from_backbone_loads_minilm(minilm_path):
     assert sorted(info["newly_initialized"]) == sorted(
         f"{head}.{p}" for head in ("emotion_head", "valence_head", "intensity_head") for p in ("weight", "bias"))
     assert model.config.encoder_config.model_type == "bert" and model.config.num_labels == 6
+
+
+@pytest.mark.parametrize("model_type", list(TINY_ENCODERS))
+def test_any_input_length_gets_a_prediction(model_type):
+    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=TINY_ENCODERS[model_type])).eval()
+    ids = torch.randint(5, 64, (2, 500))  # far beyond the 64-70 positions of the tiny encoders
+    with torch.no_grad():
+        out = model(input_ids=ids, attention_mask=torch.ones_like(ids))
+        cut = model(input_ids=ids[:, :model.max_input_tokens], attention_mask=torch.ones_like(ids[:, :model.max_input_tokens]))
+    assert torch.allclose(out.logits, cut.logits)
+    # RoBERTa: positions start after pad_token_id 0; MPNet: after its fixed padding index 1
+    assert model.max_input_tokens == {"roberta": 70 - 1, "mpnet": 70 - 2}.get(model_type, 64)
+
+
+def test_pipeline_is_total(tiny_encoder, tiny_tokenizer):
+    from transformers import pipeline
+
+    from modeling_cmhl import register_auto_classes
+
+    register_auto_classes()
+    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder)).eval()
+    classifier = pipeline("text-classification", model=model, tokenizer=tiny_tokenizer)
+    texts = ["", "   \n\t ", "i feel happy " * 8000, "😀🔥💔", "我今天很开心", "Ich bin wütend", "حزين جدا"]
+    outputs = classifier(texts, top_k=None, batch_size=4)
+    assert len(outputs) == len(texts)
+    for scores in outputs:
+        assert len(scores) == 6 and sum(s["score"] for s in scores) == pytest.approx(1.0, abs=1e-5)
