@@ -13,6 +13,7 @@ macro F1). Order of work: data, model, Trainer, metrics, card. The math lives in
 
 import json
 import logging
+import math
 import os
 import socket
 import sys
@@ -149,17 +150,31 @@ class LossTermLogger(TrainerCallback):
         self.sums, self.last_step = {}, state.global_step
 
 
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite; training stops before anything is saved from that step."""
+
+
 class CMHLTrainer(Trainer):
     """Trainer whose only change is `compute_loss`: the model computes the CMHL loss (normalised by
     `num_items_in_batch`, so gradient accumulation and several processes give the loss of one big
-    batch), and each term goes to `loss_term_logger` so that training logs show it."""
+    batch), each term goes to `loss_term_logger` so that training logs show it, and a NaN or infinite
+    loss stops training (in every process at once) instead of poisoning the next checkpoint."""
 
     loss_term_logger: LossTermLogger | None = None
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
-        if model.training and self.loss_term_logger is not None:
-            self.loss_term_logger.add(outputs.loss_terms)
+        if model.training:
+            finite = torch.isfinite(loss.detach()).float()
+            if torch.distributed.is_available() and torch.distributed.is_initialized():
+                torch.distributed.all_reduce(finite, op=torch.distributed.ReduceOp.MIN)
+            if not finite.item():
+                terms = {name: value.item() for name, value in outputs.loss_terms.items()}
+                bad = [name for name, value in terms.items() if not math.isfinite(value)] or ["(another process)"]
+                raise NonFiniteLossError(f"non-finite loss at training step {self.state.global_step + 1}: term(s) "
+                                         f"{bad} (all terms: {terms}); stopped before saving anything from this step")
+            if self.loss_term_logger is not None:
+                self.loss_term_logger.add(outputs.loss_terms)
         return (loss, outputs) if return_outputs else loss
 
 
@@ -308,3 +323,6 @@ if __name__ == "__main__":
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)
+    except NonFiniteLossError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(3)
