@@ -109,3 +109,43 @@ def test_round_trip_minilm_backbone(tmp_path, minilm_path):
     model = CMHLForSequenceClassification.from_backbone(minilm_path)
     save_checkpoint(model, AutoTokenizer.from_pretrained(minilm_path), tmp_path)
     check_report(load_in_fresh_process(tmp_path), model.config.label_names)
+
+
+def test_truncated_or_misshapen_weights_fail_loudly(tmp_path, tiny_encoder):
+    from transformers import AutoModel
+
+    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder))
+    model.save_pretrained(tmp_path / "truncated")
+    weights = tmp_path / "truncated" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[: weights.stat().st_size // 2])
+    with pytest.raises(Exception, match="incomplete metadata|not fully covered"):
+        AutoModel.from_pretrained(tmp_path / "truncated", trust_remote_code=True)
+    smaller = CMHLForSequenceClassification(CMHLConfig(encoder_config={**tiny_encoder, "hidden_size": 16}))
+    smaller.save_pretrained(tmp_path / "misshapen")
+    (tmp_path / "misshapen" / "config.json").write_text((tmp_path / "truncated" / "config.json").read_text())
+    with pytest.raises(RuntimeError, match="ignore_mismatched_sizes"):
+        AutoModel.from_pretrained(tmp_path / "misshapen", trust_remote_code=True)
+
+
+def test_importing_the_code_files_does_no_io(tmp_path, tiny_encoder):
+    """The checkpoint's code files, imported in a fresh process with sockets and writing `open` disabled."""
+    CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder)).save_pretrained(tmp_path / "ckpt")
+    guard = textwrap.dedent('''
+        import builtins, socket, sys
+        import torch, transformers  # the libraries themselves may touch files while importing
+        def no_socket(*args, **kwargs):
+            raise AssertionError("network access while importing")
+        real_open = builtins.open
+        def read_only_open(file, mode="r", *args, **kwargs):
+            if any(flag in mode for flag in "wax+"):
+                raise AssertionError(f"file written while importing: {file}")
+            return real_open(file, mode, *args, **kwargs)
+        socket.socket = socket.create_connection = no_socket
+        builtins.open = read_only_open
+        sys.path.insert(0, sys.argv[1])
+        import configuration_cmhl, loss, modeling_cmhl
+        print("IMPORTED", modeling_cmhl.CMHLForSequenceClassification.__name__)
+    ''')
+    run = subprocess.run([sys.executable, "-c", guard, str(tmp_path / "ckpt")], cwd=tmp_path, capture_output=True,
+                         text=True, timeout=120, env={k: v for k, v in os.environ.items() if k != "PYTHONPATH"})
+    assert run.returncode == 0 and "IMPORTED CMHLForSequenceClassification" in run.stdout, run.stderr[-2000:]
