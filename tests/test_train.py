@@ -199,3 +199,20 @@ def test_hub_defaults_offline_fail_fast_with_advice(tmp_path):
     assert "Cannot reach the Hugging Face Hub" in run.stderr
     assert "--model_name_or_path FacebookAI/roberta-base and --dataset_name dair-ai/emotion" in run.stderr
     assert "--train_file" in run.stderr
+
+
+def test_two_processes_follow_the_loss_curve_of_one(tiny_checkpoint, tmp_path):
+    """2 processes x batch 8 against 1 process x batch 16: the same examples per step, the same loss
+    normalisation, so the logged losses agree up to float summation order (tolerance 1e-4 relative)."""
+    common = ["--model_name_or_path", tiny_checkpoint, *data_args(train=96, evaluation=16, test=16), "--max_steps", 6,
+              "--logging_steps", 1, "--eval_strategy", "no", "--save_strategy", "steps", "--save_steps", 6,
+              "--load_best_model_at_end", "false"]
+    run_train([*common, "--per_device_train_batch_size", 16, "--output_dir", tmp_path / "one"], cwd=tmp_path)
+    run_train([*common, "--per_device_train_batch_size", 8, "--output_dir", tmp_path / "two"], cwd=tmp_path,
+              launcher=("torchrun", "--nproc_per_node", "2"))
+    one = [e for e in log_history(tmp_path / "one") if "loss" in e]
+    two = [e for e in log_history(tmp_path / "two") if "loss" in e]
+    assert len(one) == len(two) == 6
+    for a, b in zip(one, two):
+        for key in ("loss", "loss_emotion", "loss_contradiction", "grad_norm"):
+            assert b[key] == pytest.approx(a[key], rel=1e-4), (a["step"], key)
