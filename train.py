@@ -72,7 +72,7 @@ class DataArguments:
     max_predict_samples: int | None = field(default=None, metadata={"help": "Keep the first N test rows."})
 
 
-def _cmhl_field(name: str, kind=float):
+def _cmhl_field(name: str):
     default = getattr(CMHLConfig, name)
     return field(default=None, metadata={"help": f"CMHLConfig.{name} (default {default}); see configuration_cmhl.py."})
 
@@ -101,9 +101,13 @@ class CMHLArguments:
         overrides = {f.name: getattr(self, f.name) for f in fields(self)
                      if f.name != "circumplex_file" and getattr(self, f.name) is not None}
         if self.circumplex_file:
-            spec = json.loads(Path(self.circumplex_file).read_text())
-            overrides.update(circumplex_coordinates=spec["coordinates"], circumplex_scale=spec.get("scale", [1, 9]),
-                             incompatible_pairs=spec.get("incompatible_pairs"))
+            try:
+                spec = json.loads(Path(self.circumplex_file).read_text())
+                overrides.update(circumplex_coordinates=spec["coordinates"], circumplex_scale=spec.get("scale", [1, 9]),
+                                 incompatible_pairs=spec.get("incompatible_pairs"))
+            except (OSError, ValueError, KeyError, TypeError) as error:
+                raise DataError(f"{self.circumplex_file}: expected JSON {{\"coordinates\": {{label: [valence, arousal]}}, "
+                                f"\"scale\": [low, high], \"incompatible_pairs\": [...]}} ({error!r})")
         return overrides
 
 
@@ -199,6 +203,12 @@ def check_hub_reachable(model_args: ModelArguments, data_args: DataArguments):
             "to use models and data sets already in the local cache.")
 
 
+def checkpoint_labels(path: str) -> list[str] | None:
+    """The label names of a CMHL checkpoint; None for a plain encoder."""
+    config = AutoConfig.from_pretrained(path)
+    return config.label_names if config.model_type == "cmhl" else None
+
+
 def build_model(model_args: ModelArguments, cmhl_args: CMHLArguments, label_names: list[str]):
     """A CMHL checkpoint continues (with a new emotion head if the labels differ); any other encoder
     starts through `from_backbone`."""
@@ -238,7 +248,8 @@ def write_card(trainer, tokenizer, model_args, data_args, training_args, eval_me
                f"accumulation x {training_args.world_size} process(es), learning rate {training_args.learning_rate}, "
                f"max length {data_args.max_seq_length}, seed {training_args.seed}.")
     name = training_args.hub_model_id or Path(training_args.output_dir).name
-    return write_model_card(training_args.output_dir, model_name=name, base_model=model_args.base_model or model_args.model_name_or_path,
+    base_model = model_args.base_model or model_args.model_name_or_path
+    return write_model_card(training_args.output_dir, model_name=name, base_model=base_model,
                             dataset_name=data_args.dataset_name, license=model_args.model_license,
                             config=trainer.model.config, eval_metrics=eval_metrics, test_metrics=test_metrics,
                             widget=widget_examples(classifier), training_summary=summary)
@@ -267,7 +278,7 @@ def main(argv: list[str]) -> dict:
 
     # ---- data: read and check every row before anything trains ----
     files = {"train": data_args.train_file, "validation": data_args.validation_file, "test": data_args.test_file}
-    wanted = data_args.class_names.split(",") if data_args.class_names else None
+    wanted = data_args.class_names.split(",") if data_args.class_names else checkpoint_labels(model_args.model_name_or_path)
     splits, label_names = load_splits(files, data_args.dataset_name, wanted, data_args.drop_invalid_rows, logger.warning)
     if "validation" not in splits:
         raise DataError("no validation split: give --validation_file (model selection needs one)")

@@ -24,9 +24,18 @@ def write(path, lines):
     return path
 
 
+def config_only_model(tmp_path):
+    """A folder with a CMHL config.json: enough for train.py to know the labels; data fail before weights."""
+    from configuration_cmhl import CMHLConfig
+    from conftest import TINY_ENCODERS
+
+    CMHLConfig(encoder_config=TINY_ENCODERS["bert"]).save_pretrained(tmp_path / "model")
+    return tmp_path / "model"
+
+
 def run_main(tmp_path, train, validation=None, extra=()):
     validation = validation or write(tmp_path / "validation.txt", GOOD_LINES)
-    main(["--model_name_or_path", str(tmp_path), "--train_file", str(train),
+    main(["--model_name_or_path", str(config_only_model(tmp_path)), "--train_file", str(train),
           "--validation_file", str(validation), "--output_dir", str(tmp_path / "out"), *extra])
 
 
@@ -135,7 +144,7 @@ def test_real_dair_ai_files_read_completely():
 
 def test_script_exits_non_zero_with_the_message(tmp_path):
     train = write(tmp_path / "train.txt", GOOD_LINES + ["i feel meh;boredom"])
-    run = subprocess.run([sys.executable, str(REPO / "train.py"), "--model_name_or_path", str(tmp_path),
+    run = subprocess.run([sys.executable, str(REPO / "train.py"), "--model_name_or_path", str(config_only_model(tmp_path)),
                           "--train_file", str(train), "--validation_file", str(train),
                           "--output_dir", str(tmp_path / "out")], capture_output=True, text=True, cwd=tmp_path,
                          env={**os.environ, "HF_HUB_OFFLINE": "1"}, timeout=300)
