@@ -284,7 +284,12 @@ def main(argv: list[str]) -> dict:
         raise DataError("no validation split: give --validation_file (model selection needs one)")
 
     # ---- model and tokenizer ----
-    model = build_model(model_args, cmhl_args, label_names)
+    try:
+        model = build_model(model_args, cmhl_args, label_names)
+    except ValueError as error:
+        if not str(error).startswith("CMHLConfig."):
+            raise
+        raise DataError(f"{error} (set it with the CMHL arguments, see --help)") from error
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
     tokenized = tokenize(splits, tokenizer, data_args, training_args)
     if training_args.should_save:  # checkpoint pushes upload output_dir: the code files must be there first

@@ -216,3 +216,20 @@ def test_two_processes_follow_the_loss_curve_of_one(tiny_checkpoint, tmp_path):
     for a, b in zip(one, two):
         for key in ("loss", "loss_emotion", "loss_contradiction", "grad_norm"):
             assert b[key] == pytest.approx(a[key], rel=1e-4), (a["step"], key)
+
+
+def test_two_label_data_from_an_emotion_checkpoint(tiny_checkpoint, tmp_path):
+    dreaddit = DATA / "dreaddit"
+    common = ["--model_name_or_path", tiny_checkpoint, "--train_file", dreaddit / "dreaddit_train_text_label.csv",
+              "--validation_file", dreaddit / "dreaddit_test_text_label.csv", "--class_names", "none,stress",
+              "--max_train_samples", 32, "--max_eval_samples", 16, "--num_train_epochs", 1]
+    refused = subprocess.run([sys.executable, str(REPO / "train.py"), *map(str, common), "--output_dir",
+                              str(tmp_path / "refused")], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                             env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert refused.returncode == 2
+    assert "circumplex_coordinates: expected [valence, arousal] for each of ['none', 'stress']" in refused.stderr
+    run_train([*common, "--valence_weight", 0, "--intensity_weight", 0, "--contradiction_weight", 0,
+               "--output_dir", tmp_path / "run"], cwd=tmp_path)
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert config["id2label"] == {"0": "none", "1": "stress"} and config["circumplex_coordinates"] is None
+    assert "eval_f1_stress" in json.loads((tmp_path / "run" / "all_results.json").read_text())
