@@ -34,14 +34,33 @@ def tiny_encoder():
     return dict(TINY_ENCODERS["bert"])
 
 
-@pytest.fixture
-def tiny_tokenizer():
+def make_tiny_tokenizer():
     """A WordPiece tokenizer over 61 tokens, ids below the tiny encoders' vocab_size of 64."""
     from transformers import BertTokenizer
 
     words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *string.ascii_lowercase,
              *("##" + c for c in string.ascii_lowercase), "i", "feel", "happy", "sad", "angry"]
     return BertTokenizer(vocab={w: i for i, w in enumerate(words)}, model_max_length=64)
+
+
+def make_tiny_checkpoint(path):
+    """A CMHL checkpoint (dair-ai labels) with a tiny random BERT encoder, no dropout anywhere (so that runs
+    compare exactly), and the tiny tokenizer."""
+    import torch
+
+    from configuration_cmhl import CMHLConfig
+    from modeling_cmhl import CMHLForSequenceClassification
+
+    encoder = {**TINY_ENCODERS["bert"], "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
+    torch.manual_seed(0)
+    CMHLForSequenceClassification(CMHLConfig(encoder_config=encoder, classifier_dropout=0.0)).save_pretrained(path)
+    make_tiny_tokenizer().save_pretrained(path)
+    return path
+
+
+@pytest.fixture
+def tiny_tokenizer():
+    return make_tiny_tokenizer()
 
 
 @pytest.fixture(scope="session")

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import transformers.utils.hub as transformers_hub
 
 import train
-from conftest import DATA
+from conftest import DATA, make_tiny_checkpoint
 
 class FakeHub:
     """Records, for each upload_folder call, the files the folder held then (after ignore patterns)."""
@@ -36,7 +36,7 @@ def test_every_push_carries_the_code_and_our_card(tmp_path, monkeypatch):
     monkeypatch.setattr(train, "upload_file", lambda **kwargs: hub.file_uploads.append(
         (kwargs["path_in_repo"], open(kwargs["path_or_fileobj"]).read())))
     checkpoint = tmp_path / "tiny"
-    build_tiny_checkpoint(checkpoint)
+    make_tiny_checkpoint(checkpoint)
     emotion = DATA / "emotion"
     train.main(["--model_name_or_path", str(checkpoint), "--train_file", str(emotion / "train.txt"),
                 "--validation_file", str(emotion / "validation.txt"), "--max_train_samples", "32",
@@ -50,18 +50,3 @@ def test_every_push_carries_the_code_and_our_card(tmp_path, monkeypatch):
     assert [name for name, _ in hub.file_uploads] == ["README.md"]
     card = hub.file_uploads[0][1]
     assert "pipeline_tag: text-classification" in card and "# someone/cmhl-test" in card
-
-def build_tiny_checkpoint(path):
-    import string
-
-    import torch
-    from transformers import BertTokenizer
-
-    from configuration_cmhl import CMHLConfig
-    from conftest import TINY_ENCODERS
-    from modeling_cmhl import CMHLForSequenceClassification
-
-    torch.manual_seed(0)
-    CMHLForSequenceClassification(CMHLConfig(encoder_config=TINY_ENCODERS["bert"])).save_pretrained(path)
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *string.ascii_lowercase]
-    BertTokenizer(vocab={w: i for i, w in enumerate(words)}, model_max_length=64).save_pretrained(path)

@@ -8,12 +8,9 @@ import subprocess
 import sys
 
 import pytest
-import torch
 from safetensors.torch import load_file
 
-from configuration_cmhl import CMHLConfig
-from conftest import DATA, REPO, TINY_ENCODERS
-from modeling_cmhl import CMHLForSequenceClassification
+from conftest import DATA, REPO, make_tiny_checkpoint
 
 EMOTION = DATA / "emotion"
 
@@ -38,18 +35,7 @@ def log_history(output_dir):
 
 @pytest.fixture(scope="module")
 def tiny_checkpoint(tmp_path_factory):
-    """A CMHL checkpoint with a tiny random BERT encoder, no dropout anywhere, and a tiny tokenizer."""
-    from transformers import BertTokenizer
-    import string
-
-    path = tmp_path_factory.mktemp("tiny")
-    encoder = {**TINY_ENCODERS["bert"], "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
-    torch.manual_seed(0)
-    CMHLForSequenceClassification(CMHLConfig(encoder_config=encoder, classifier_dropout=0.0)).save_pretrained(path)
-    words = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *string.ascii_lowercase,
-             *("##" + c for c in string.ascii_lowercase)]
-    BertTokenizer(vocab={w: i for i, w in enumerate(words)}, model_max_length=64).save_pretrained(path)
-    return path
+    return make_tiny_checkpoint(tmp_path_factory.mktemp("tiny"))
 
 
 # ---- the real run: MiniLM on a slice of dair-ai/emotion ----
