@@ -91,6 +91,16 @@ def report(results_dir: Path, tag: str) -> str:
     return "\n".join(lines)
 
 
+def write_between_markers(path: Path, name: str, text: str):
+    """Replace what stands between `<!-- name:begin -->` and `<!-- name:end -->` in `path`."""
+    content = path.read_text()
+    begin, end = f"<!-- {name}:begin -->", f"<!-- {name}:end -->"
+    if begin not in content or end not in content:
+        sys.exit(f"{path}: no {begin} ... {end} markers")
+    head, rest = content.split(begin, 1)
+    path.write_text(f"{head}{begin}\n{text}\n{end}{rest.split(end, 1)[1]}")
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backbone", default=None, help="encoder folder or Hub id (default: MiniLM-L6 package)")
@@ -110,10 +120,14 @@ def main():
     parser.add_argument("--max_eval_samples", type=int)
     parser.add_argument("--max_predict_samples", type=int)
     parser.add_argument("--report", action="store_true", help="only print the table of finished cells")
+    parser.add_argument("--markdown", type=Path, help="also write the table between the quality markers of this file")
     args = parser.parse_args()
     results_dir = Path(args.results_dir)
     if args.report:
-        print(report(results_dir, args.tag))
+        table = report(results_dir, args.tag)
+        print(table)
+        if args.markdown:
+            write_between_markers(args.markdown, f"quality-{args.tag}", table)
         return
     args.backbone = args.backbone or default_backbone()
     results_dir.mkdir(parents=True, exist_ok=True)
