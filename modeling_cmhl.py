@@ -12,6 +12,7 @@ additions. Elgabry, Hamdi & Shaban, "Contrastive Multi-Head Learning for Emotion
 Classification", arXiv 2603.14078 (abstract only public).
 """
 
+import inspect
 from dataclasses import dataclass
 
 import torch
@@ -55,7 +56,7 @@ def _build_encoder(encoder_config) -> PreTrainedModel:
     """The bare encoder, without its pooler where the class allows it: CMHL pools itself, and an
     unused pooler would only be dead weight (and unused parameters under DDP)."""
     encoder_class = MODEL_MAPPING[type(encoder_config)]
-    if "add_pooling_layer" in encoder_class.__init__.__code__.co_varnames:
+    if "add_pooling_layer" in inspect.signature(encoder_class.__init__).parameters:
         return encoder_class(encoder_config, add_pooling_layer=False)
     return encoder_class(encoder_config)
 
