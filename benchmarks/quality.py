@@ -82,10 +82,13 @@ def report(results_dir: Path, tag: str) -> str:
             continue
         cells = []
         for key in REPORTED:
+            if key == "test_valence_agreement" and CELLS[cell].get("valence_weight") == 0:
+                cells.append("untrained head")  # a random valence head's sign says nothing
+                continue
             values = [r["results"].get(key, float("nan")) for r in records]
-            mean = statistics.fmean(values)
-            spread = f" ± {statistics.stdev(values):.4f}" if len(values) > 1 else ""
-            cells.append(f"{mean:.0f}{spread.replace('.4f', '.0f')}" if key == "train_runtime" else f"{mean:.4f}{spread}")
+            digits = 0 if key == "train_runtime" else 4
+            spread = f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else ""
+            cells.append(f"{statistics.fmean(values):.{digits}f}{spread}")
         seeds = ",".join(str(r["seed"]) for r in records)
         lines.append(f"| {cell} | {seeds} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
