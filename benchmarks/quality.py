@@ -48,10 +48,12 @@ def run_cell(cell: str, seed: int, args) -> dict:
     data = Path(args.data_dir)
     command = [sys.executable, str(REPO / "train.py"), "--model_name_or_path", args.backbone,
                "--train_file", data / "train.txt", "--validation_file", data / "validation.txt",
-               "--test_file", data / "test.txt", "--output_dir", output_dir, "--seed", seed,
+               "--output_dir", output_dir, "--seed", seed,
                "--num_train_epochs", args.epochs, "--per_device_train_batch_size", args.batch_size,
                "--learning_rate", args.learning_rate, "--max_seq_length", args.max_seq_length,
                "--save_total_limit", 1, "--logging_steps", 50, "--report_to", "none"]
+    if not args.no_test:
+        command += ["--test_file", data / "test.txt"]
     for name, value in {**CELLS[cell], **json.loads(args.cmhl)}.items():
         command += [f"--{name}", value]
     for key in ("max_train_samples", "max_eval_samples", "max_predict_samples"):
@@ -119,6 +121,8 @@ def main():
     parser.add_argument("--learning_rate", type=float, default=5e-5)
     parser.add_argument("--max_seq_length", type=int, default=128)
     parser.add_argument("--cmhl", default="{}", help="JSON of CMHL settings applied to every cell (then the cell's)")
+    parser.add_argument("--no_test", action="store_true",
+                        help="tuning attempts: train and select on validation only, never touch the test split")
     parser.add_argument("--max_train_samples", type=int)
     parser.add_argument("--max_eval_samples", type=int)
     parser.add_argument("--max_predict_samples", type=int)
@@ -144,7 +148,7 @@ def main():
             continue
         record = run_cell(cell, seed, args)
         path.write_text(json.dumps(record, indent=2))
-        print(f"wrote {path.name}: test macro F1 {record['results']['test_macro_f1']:.4f}")
+        print(f"wrote {path.name}: validation macro F1 {record['results']['eval_macro_f1']:.4f}")
     print(report(results_dir, args.tag))
 
 
