@@ -2,6 +2,10 @@
 
 Only the paper's abstract is public. Every choice the abstract leaves open is a field below whose
 docstring says where its default comes from, so that it can be changed and ablated.
+
+On disk the config is the encoder's own config with the CMHL fields added (`model_type` is the encoder's,
+e.g. "roberta"), so that stock loaders without custom code read a CMHL checkpoint as the encoder's
+`...ForSequenceClassification` (the emotion classifier); in memory the encoder's part is `encoder_config`.
 """
 
 import math
@@ -25,8 +29,11 @@ WARRINER_2013 = {
 }
 WARRINER_2013_SCALE = (1.0, 9.0)
 
-POOLING_MODES = ("cls", "mean")
 REGRESSION_LOSSES = ("mse", "smooth_l1")
+# Keys that PretrainedConfig handles itself, never the encoder's (the flat on-disk form is split by these).
+_BASE_KWARGS = {"num_labels", "name_or_path", "_name_or_path", "_commit_hash", "attn_implementation",
+                "experts_implementation", "output_attentions", "torch_dtype", "per_layer_config", "auto_map",
+                "transformers_version", "architectures"}
 CONTRADICTION_MODES = ("margin", "mass")
 
 
@@ -55,8 +62,10 @@ class CMHLConfig(PretrainedConfig):
     keys_to_ignore_at_inference: ClassVar[list[str]] = ["hidden_states", "attentions", "loss_terms"]
 
     encoder_config: PretrainedConfig | dict | None = None
-    """Config of the encoder, any model `AutoModel` can build (BERT, RoBERTa, MPNet, DeBERTa-v2, ModernBERT,
-    ...). Default: RoBERTa-base's architecture, the paper's 125M backbone (abstract)."""
+    """Config of the encoder, any model with a stock `AutoModelForSequenceClassification` class (BERT, RoBERTa,
+    MPNet, DeBERTa-v2, ModernBERT, ...). That class's head is the emotion path, so pooling and the head's
+    layers are the encoder family's own (first token, dense, tanh for BERT and RoBERTa). Default: RoBERTa-base's
+    architecture, the paper's 125M backbone (abstract)."""
 
     circumplex_coordinates: dict | None = None
     """Per label name, its `[valence, arousal]` on the scale `circumplex_scale`. Default: Warriner et al.
@@ -68,14 +77,9 @@ class CMHLConfig(PretrainedConfig):
     """`[low, high]` of the coordinate scale, used to map valence to [-1, 1] and arousal to [0, 1].
     Default: [1, 9], Warriner et al.'s rating scale."""
 
-    pooling: str = "cls"
-    """How token states become one vector: "cls" (first token, as the stock RoBERTa / BERT classification
-    heads do) or "mean" (masked mean, as sentence-transformers do). The paper does not say; "cls" keeps
-    the emotion path identical to the stock classifier."""
-
     classifier_dropout: float | None = None
-    """Dropout on the pooled and shared representations. None: the encoder's `hidden_dropout_prob`
-    (the stock heads' convention)."""
+    """Dropout of the classification head (the encoder config's own `classifier_dropout`, which the stock
+    BERT / RoBERTa / ModernBERT heads read). None: the stock convention (`hidden_dropout_prob`)."""
 
     emotion_weight: float = 1.0
     """Weight of the emotion cross-entropy."""
@@ -114,6 +118,13 @@ class CMHLConfig(PretrainedConfig):
     """Label smoothing of the emotion cross-entropy (dair-ai's labels are distant supervision, so noisy)."""
 
     def __post_init__(self, **kwargs):
+        model_type = kwargs.pop("model_type", self.model_type)
+        if model_type != self.model_type:  # the on-disk (flat) form: the encoder's fields sit at top level
+            if self.encoder_config is not None:
+                raise ValueError(f"CMHLConfig.encoder_config: expected either a nested encoder_config or the "
+                                 f"encoder's fields at top level (model_type {model_type!r}), got both")
+            encoder_fields = {k: kwargs.pop(k) for k in list(kwargs) if k not in _BASE_KWARGS}
+            self.encoder_config = {**encoder_fields, "model_type": model_type}
         num_labels = kwargs.get("num_labels")
         if num_labels is not None and self.id2label is not None and num_labels != len(self.id2label):
             raise ValueError(f"CMHLConfig.num_labels: expected {len(self.id2label)} (the length of id2label "
@@ -128,6 +139,7 @@ class CMHLConfig(PretrainedConfig):
             self.circumplex_scale = list(WARRINER_2013_SCALE)
         super().__post_init__(**kwargs)
         self._check_labels()
+        self.sync_encoder_config()
         if getattr(self, "pad_token_id", None) is None:  # the tokenizer's padding id, as the encoder knows it
             self.pad_token_id = getattr(self.encoder_config, "pad_token_id", None)
         if self.circumplex_coordinates is None and all(n in WARRINER_2013 for n in self.label_names):
@@ -139,6 +151,37 @@ class CMHLConfig(PretrainedConfig):
             **(getattr(self, "auto_map", None) or {}),
         }
         self.check()
+
+    def sync_encoder_config(self):
+        """Copy the label set and the head's dropout into `encoder_config`, from which the stock
+        classification head is built (called at construction and again when a model is built)."""
+        encoder = self.encoder_config
+        if isinstance(encoder, PretrainedConfig):
+            encoder.id2label = dict(self.id2label)
+            encoder.label2id = dict(self.label2id)
+            encoder.problem_type = self.problem_type
+            if self.classifier_dropout is None:  # one value on disk: the encoder's own, if it has one
+                self.classifier_dropout = getattr(encoder, "classifier_dropout", None)
+            else:
+                encoder.classifier_dropout = self.classifier_dropout
+
+    def to_dict(self) -> dict:
+        """The on-disk form: the encoder's config with the CMHL fields added and the encoder's `model_type`,
+        which stock loaders (no custom code) read as the encoder's classifier config."""
+        output = super().to_dict()
+        encoder = output.pop("encoder_config")
+        return {**encoder, **output, "model_type": encoder["model_type"]}
+
+    @classmethod
+    def get_config_dict(cls, pretrained_model_name_or_path, **kwargs):
+        """Read config.json and nest the encoder's fields under `encoder_config` (the in-memory form)."""
+        config_dict, kwargs = super().get_config_dict(pretrained_model_name_or_path, **kwargs)
+        if config_dict.get("model_type", cls.model_type) != cls.model_type and "encoder_config" not in config_dict:
+            own = set(cls.__dataclass_fields__) | _BASE_KWARGS
+            encoder = {k: v for k, v in config_dict.items() if k not in own or k == "model_type"}
+            config_dict = {k: v for k, v in config_dict.items() if k in own}
+            config_dict.update(encoder_config=encoder, model_type=cls.model_type)
+        return config_dict, kwargs
 
     @property
     def label_names(self) -> list[str]:
@@ -192,7 +235,7 @@ class CMHLConfig(PretrainedConfig):
             fail("label_smoothing", "a number in [0, 1)", self.label_smoothing)
         if self.classifier_dropout is not None and not 0 <= self.classifier_dropout < 1:
             fail("classifier_dropout", "None or a number in [0, 1)", self.classifier_dropout)
-        for field, allowed in (("pooling", POOLING_MODES), ("regression_loss", REGRESSION_LOSSES),
+        for field, allowed in (("regression_loss", REGRESSION_LOSSES),
                                ("contradiction_mode", CONTRADICTION_MODES)):
             if getattr(self, field) not in allowed:
                 fail(field, f"one of {allowed}", getattr(self, field))

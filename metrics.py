@@ -31,24 +31,74 @@ def classification_metrics(predicted: np.ndarray, labels: np.ndarray, label_name
     }
 
 
-def contradiction_rate(probabilities: np.ndarray, incompatible_pairs, threshold: float) -> float:
-    """Share of rows where some incompatible pair (i, j) has p_i >= threshold and p_j >= threshold.
+def contradictions(probabilities: np.ndarray, incompatible_pairs, threshold: float) -> np.ndarray:
+    """(N,) bool: some incompatible pair (i, j) has p_i >= threshold and p_j >= threshold.
     probabilities: (N, L)"""
     if not incompatible_pairs:
-        return 0.0
+        return np.zeros(len(probabilities), dtype=bool)
     high = probabilities >= threshold  # (N, L)
     first, second = np.array(incompatible_pairs).T
-    return float((high[:, first] & high[:, second]).any(axis=1).mean())
+    return (high[:, first] & high[:, second]).any(axis=1)
+
+
+def contradiction_rate(probabilities: np.ndarray, incompatible_pairs, threshold: float) -> float:
+    """Share of rows with a contradiction (see `contradictions`).   probabilities: (N, L)"""
+    return float(contradictions(probabilities, incompatible_pairs, threshold).mean())
+
+
+def valence_disagrees(valence: np.ndarray, predicted: np.ndarray, label_valence: np.ndarray) -> np.ndarray:
+    """(N,) bool: the valence head's sign is opposite to the circumplex valence of the predicted label
+    (never for a label of neutral valence).   valence, predicted: (N,) · label_valence: (L,)"""
+    expected = np.sign(label_valence[predicted])  # (N,)
+    return (expected != 0) & (np.sign(valence) != expected)
 
 
 def valence_agreement(valence: np.ndarray, predicted: np.ndarray, label_valence: np.ndarray) -> float:
     """Share of rows where sign(valence head) == sign(circumplex valence of the predicted label), over
     rows whose predicted label is not neutral.   valence, predicted: (N,) · label_valence: (L,)"""
-    expected = np.sign(label_valence[predicted])  # (N,)
-    counted = expected != 0
+    counted = label_valence[predicted] != 0
     if not counted.any():
         return float("nan")
-    return float((np.sign(valence[counted]) == expected[counted]).mean())
+    return float(1.0 - valence_disagrees(valence, predicted, label_valence)[counted].mean())
+
+
+def expected_calibration_error(probabilities: np.ndarray, labels: np.ndarray, bins: int = 15) -> tuple[float, list]:
+    """ECE of the top prediction: sum_b |B_b|/N * |accuracy(B_b) - confidence(B_b)| over `bins` equal-width
+    confidence bins (Guo et al. 2017, "On Calibration of Modern Neural Networks", 15 bins). Also returns
+    the bins as (low, high, count, accuracy, confidence) for the reliability diagram.
+    probabilities: (N, L) · labels: (N,)"""
+    confidence = probabilities.max(axis=1)  # (N,)
+    correct = probabilities.argmax(axis=1) == labels  # (N,)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(confidence, edges[1:-1], right=True), 0, bins - 1)  # (N,) bin index
+    ece, table = 0.0, []
+    for b in range(bins):
+        members = which == b
+        count = int(members.sum())
+        if count:
+            accuracy, mean_confidence = float(correct[members].mean()), float(confidence[members].mean())
+            ece += count / len(labels) * abs(accuracy - mean_confidence)
+            table.append((float(edges[b]), float(edges[b + 1]), count, accuracy, mean_confidence))
+    return float(ece), table
+
+
+class ConsistencyCheck:
+    """Per-text consistency flag of a model's outputs: consistent when no two incompatible emotions both
+    get probability >= config.contradiction_threshold and the valence head does not contradict the
+    predicted emotion's circumplex valence (README, "Metrics")."""
+
+    def __init__(self, config):
+        has_circumplex = config.circumplex_coordinates is not None
+        self.pairs = config.incompatible_index_pairs() if has_circumplex or config.incompatible_pairs else []
+        self.threshold = config.contradiction_threshold
+        self.label_valence = np.array(config.circumplex_targets()[0]) if has_circumplex else None
+
+    def __call__(self, probabilities: np.ndarray, valence: np.ndarray) -> np.ndarray:
+        """(N, L), (N,) -> (N,) bool, True where consistent."""
+        flags = ~contradictions(probabilities, self.pairs, self.threshold)
+        if self.label_valence is not None:
+            flags &= ~valence_disagrees(valence, probabilities.argmax(axis=1), self.label_valence)
+        return flags
 
 
 class CMHLMetrics:
@@ -70,6 +120,7 @@ class CMHLMetrics:
         predicted = probabilities.argmax(axis=-1)
         metrics = classification_metrics(predicted, labels, self.label_names)
         metrics["contradiction_rate"] = contradiction_rate(probabilities, self.pairs, self.threshold)
+        metrics["ece"] = expected_calibration_error(probabilities, labels)[0]
         if self.label_valence is not None:
             metrics["valence_agreement"] = valence_agreement(valence, predicted, self.label_valence)
             for name, prediction, given, table in (("valence", valence, valence_labels, self.label_valence),

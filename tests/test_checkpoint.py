@@ -1,5 +1,6 @@
 """A saved checkpoint loads anywhere: a fresh process, outside the repository, offline, through the
-Auto classes and the text-classification pipeline, with identical outputs."""
+Auto classes and the text-classification pipeline, with identical outputs; and, without custom code, as
+the encoder's stock classifier with the same emotion probabilities."""
 
 import json
 import os
@@ -41,6 +42,18 @@ CHILD = textwrap.dedent('''
     classifier = pipeline("text-classification", model=path, trust_remote_code=True)
     report["pipeline_top_k_none"] = classifier(json.loads(sys.argv[2]), top_k=None)
     report["pipeline_default"] = classifier("i feel happy")
+    # No custom code: the stock class of the encoder family reads the same artifact.
+    stock, info = AutoModelForSequenceClassification.from_pretrained(path, output_loading_info=True)
+    with torch.no_grad():
+        probs = stock.eval()(**inputs).logits.softmax(-1)
+    report["stock"] = {
+        "class": type(stock).__name__, "module": type(stock).__module__,
+        "missing": sorted(info["missing_keys"]), "unexpected": sorted(info["unexpected_keys"]),
+        "max_prob_diff": (probs - expected["logits"].softmax(-1)).abs().max().item(),
+    }
+    stock_pipeline = pipeline("text-classification", model=path)
+    report["stock_pipeline_class"] = type(stock_pipeline.model).__name__
+    report["stock_pipeline_top_k_none"] = stock_pipeline(json.loads(sys.argv[2]), top_k=None)
     print("REPORT" + json.dumps(report))
 ''')
 
@@ -75,6 +88,14 @@ def check_report(report, labels):
     for scores in report["pipeline_top_k_none"]:
         assert sorted(s["label"] for s in scores) == sorted(labels)
         assert sum(s["score"] for s in scores) == pytest.approx(1.0, abs=1e-5)
+    stock = report["stock"]
+    assert stock["module"].startswith("transformers.models.") and stock["class"].endswith("ForSequenceClassification")
+    assert stock["missing"] == [] and stock["max_prob_diff"] < 1e-5
+    assert stock["unexpected"] == sorted(f"{h}.{p}" for h in ("intensity_head", "valence_head") for p in ("bias", "weight"))
+    assert report["stock_pipeline_class"] == stock["class"]
+    for custom, plain in zip(report["pipeline_top_k_none"], report["stock_pipeline_top_k_none"]):
+        assert [s["label"] for s in custom] == [s["label"] for s in plain]
+        assert max(abs(a["score"] - b["score"]) for a, b in zip(custom, plain)) < 1e-5
     top = report["pipeline_default"]
     assert len(top) == 1 and top[0]["label"] in labels
 
@@ -84,21 +105,25 @@ def test_saved_files(tmp_path, tiny_encoder, tiny_tokenizer):
     model.save_pretrained(tmp_path)
     files = sorted(os.listdir(tmp_path))
     assert files == ["config.json", "configuration_cmhl.py", "loss.py", "model.safetensors", "modeling_cmhl.py"]
-    auto_map = json.loads((tmp_path / "config.json").read_text())["auto_map"]
-    assert set(auto_map) == {"AutoConfig", "AutoModel", "AutoModelForSequenceClassification"}
+    saved = json.loads((tmp_path / "config.json").read_text())
+    assert set(saved["auto_map"]) == {"AutoConfig", "AutoModel", "AutoModelForSequenceClassification"}
+    # flat, stock-readable form: the encoder's fields and model_type at top level, CMHL's beside them
+    assert saved["model_type"] == "bert" and saved["hidden_size"] == 32 and "encoder_config" not in saved
+    assert saved["valence_weight"] == 0.5 and saved["id2label"]["5"] == "surprise"
 
 
 def test_round_trip_tiny_encoder(tmp_path, tiny_encoder, tiny_tokenizer):
     torch.manual_seed(0)
-    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder, pooling="mean"))
+    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder))
     save_checkpoint(model, tiny_tokenizer, tmp_path)
     check_report(load_in_fresh_process(tmp_path), model.config.label_names)
 
 
-def test_round_trip_roberta_encoder(tmp_path, tiny_tokenizer):
+@pytest.mark.parametrize("model_type", ["roberta", "deberta-v2"])
+def test_round_trip_other_encoders(tmp_path, tiny_tokenizer, model_type):
     from conftest import TINY_ENCODERS
 
-    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=TINY_ENCODERS["roberta"]))
+    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=TINY_ENCODERS[model_type]))
     save_checkpoint(model, tiny_tokenizer, tmp_path)
     check_report(load_in_fresh_process(tmp_path), model.config.label_names)
 

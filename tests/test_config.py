@@ -50,7 +50,6 @@ BAD = [
     ({"valence_weight": -0.1}, "valence_weight"),
     ({"contradiction_weight": math.nan}, "contradiction_weight"),
     ({"emotion_weight": math.inf}, "emotion_weight"),
-    ({"pooling": "max"}, "pooling"),
     ({"regression_loss": "l3"}, "regression_loss"),
     ({"contradiction_mode": "product"}, "contradiction_mode"),
     ({"contradiction_threshold": 0.7}, "contradiction_threshold"),

@@ -17,15 +17,27 @@ def batch(vocab=64, size=3, length=7):
 
 
 @pytest.mark.parametrize("model_type", list(TINY_ENCODERS))
-@pytest.mark.parametrize("pooling", ["cls", "mean"])
-def test_outputs_for_every_encoder(model_type, pooling):
-    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=TINY_ENCODERS[model_type], pooling=pooling))
+def test_outputs_for_every_encoder(model_type):
+    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=TINY_ENCODERS[model_type]))
     out = model.eval()(**batch(), labels=torch.tensor([0, 1, 3]), output_hidden_states=True)
     assert out.logits.shape == (3, 6) and out.valence.shape == (3,) and out.intensity.shape == (3,)
     assert out.valence.abs().max() <= 1 and 0 <= out.intensity.min() and out.intensity.max() <= 1
     assert out.loss.ndim == 0 and set(out.loss_terms) == {"emotion", "valence", "intensity", "contradiction"}
     assert len(out.hidden_states) == 3  # embeddings + 2 layers
-    assert not any(name.startswith("encoder.pooler") for name, _ in model.named_parameters())
+
+
+@pytest.mark.parametrize("model_type", list(TINY_ENCODERS))
+def test_emotion_path_is_the_stock_classifier(model_type):
+    """Same weights in the stock class: same logits, and the same parameters apart from the two extra heads."""
+    from transformers import AutoModelForSequenceClassification
+
+    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=TINY_ENCODERS[model_type])).eval()
+    stock = AutoModelForSequenceClassification.from_config(model.config.encoder_config).eval()
+    missing, unexpected = stock.load_state_dict(model.state_dict(), strict=False)
+    assert missing == [] and sorted(unexpected) == sorted(
+        f"{h}.{p}" for h in ("valence_head", "intensity_head") for p in ("weight", "bias"))
+    with torch.no_grad():
+        assert torch.equal(model(**batch()).logits, stock(**batch()).logits)
 
 
 def test_no_labels_no_loss(tiny_encoder):
@@ -35,20 +47,19 @@ def test_no_labels_no_loss(tiny_encoder):
 
 
 def test_padding_does_not_change_a_row(tiny_encoder):
-    for pooling in ("cls", "mean"):
-        model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder, pooling=pooling)).eval()
-        inputs = batch()
-        short = {k: v[:1, :4] for k, v in inputs.items()}
-        assert torch.allclose(model(**inputs).logits[0], model(**short).logits[0], atol=1e-5)
+    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder)).eval()
+    inputs = batch()
+    short = {k: v[:1, :4] for k, v in inputs.items()}
+    assert torch.allclose(model(**inputs).logits[0], model(**short).logits[0], atol=1e-5)
 
 
 def test_gradients_reach_every_head_and_the_encoder(tiny_encoder):
     model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder, classifier_dropout=0.0))
     model(**batch(), labels=torch.tensor([0, 1, 3])).loss.backward()
-    for name in ("emotion_head", "valence_head", "intensity_head", "projection"):
-        assert getattr(model, name).weight.grad.abs().sum() > 0, name
-    assert model.encoder.get_input_embeddings().weight.grad.abs().sum() > 0
-    assert model.encoder.encoder.layer[0].attention.self.query.weight.grad.abs().sum() > 0
+    for name in ("classifier", "valence_head", "intensity_head", "bert.pooler.dense"):
+        assert model.get_submodule(name).weight.grad.abs().sum() > 0, name
+    assert model.bert.get_input_embeddings().weight.grad.abs().sum() > 0
+    assert model.bert.encoder.layer[0].attention.self.query.weight.grad.abs().sum() > 0
 
 
 @pytest.mark.parametrize("term, head", [("valence", "valence_head"), ("intensity", "intensity_head")])
@@ -94,17 +105,15 @@ def test_edited_config_is_checked_when_the_model_is_built(tiny_encoder):
 
 
 def test_from_backbone_loads_minilm(minilm_path):
-    model, info = CMHLForSequenceClassification.from_backbone(minilm_path, output_loading_info=True)
     from transformers import AutoModel
 
+    model, info = CMHLForSequenceClassification.from_backbone(minilm_path, output_loading_info=True)
     stock = AutoModel.from_pretrained(minilm_path)
-    for name, tensor in stock.state_dict().items():
-        if not name.startswith("pooler."):
-            assert torch.equal(model.encoder.state_dict()[name], tensor), name
-    assert torch.equal(model.projection.weight, stock.pooler.dense.weight)  # cls pooling: pretrained pooler
-    assert info["projection_from_pooler"] and info["unused_checkpoint_tensors"] == []
+    for name, tensor in stock.state_dict().items():  # encoder and pooler, as the stock classifier loads them
+        assert torch.equal(model.bert.state_dict()[name], tensor), name
+    assert info["unused_checkpoint_tensors"] == []
     assert sorted(info["newly_initialized"]) == sorted(
-        f"{head}.{p}" for head in ("emotion_head", "valence_head", "intensity_head") for p in ("weight", "bias"))
+        f"{head}.{p}" for head in ("classifier", "valence_head", "intensity_head") for p in ("weight", "bias"))
     assert model.config.encoder_config.model_type == "bert" and model.config.num_labels == 6
 
 

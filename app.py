@@ -1,0 +1,74 @@
+"""Demo page of a CMHL checkpoint, of the kind a Hugging Face Space runs (Gradio).
+
+    python app.py --model_name_or_path runs/cmhl          # or CMHL_MODEL=user/cmhl-roberta python app.py
+
+A text box; the six emotion probabilities as a bar chart; valence and intensity placed on the circumplex
+beside the labels' coordinates; and the consistency flag. A Space sets `CMHL_MODEL` (a Hub id or a folder)
+and runs this file; it listens on `GRADIO_SERVER_NAME` / `GRADIO_SERVER_PORT` (Gradio's own variables).
+"""
+
+import argparse
+import os
+
+import gradio as gr
+import numpy as np
+
+import plots
+from predict import Predictor
+
+EXAMPLES = ["i feel so grateful to have friends who show up when it matters",
+            "i am furious that they cancelled again without telling anyone",
+            "i feel nervous walking home alone this late"]
+
+
+def describe(predictor: Predictor, text: str):
+    """One text -> (summary markdown, probability bars, circumplex figure)."""
+    result = predictor([text])
+    probabilities, valence, intensity = result["probabilities"][0], result["valence"][:1], result["intensity"][:1]
+    top = int(probabilities.argmax())
+    names = predictor.label_names
+    config = predictor.model.config
+    anchors = config.circumplex_targets() if config.circumplex_coordinates is not None else None
+    consistent = bool(result["consistent"][0])
+    summary = (f"### Top emotion: {names[top]} ({probabilities[top]:.1%})\n\n"
+               f"valence **{valence[0]:+.2f}** (-1 unpleasant ... +1 pleasant) · "
+               f"intensity **{intensity[0]:.2f}** (0 calm ... 1 excited) · "
+               + ("consistent: **yes**" if consistent else
+                  "consistent: **no** (incompatible emotions both likely, or valence disagrees with the emotion)"))
+    bars = plots.probability_bars(probabilities, names)
+    circumplex = plots.circumplex_figure(valence, intensity, np.array([top]), names, anchors,
+                                         title="This text on the circumplex")
+    return summary, bars, circumplex
+
+
+def build_demo(model_name_or_path: str) -> gr.Blocks:
+    predictor = Predictor(model_name_or_path)
+    with gr.Blocks(title="CMHL emotion classifier") as demo:
+        gr.Markdown(f"# CMHL emotion classifier\n`{model_name_or_path}`: emotion, valence and intensity of a text.")
+        text = gr.Textbox(label="Text", lines=3, placeholder="i feel ...", elem_id="text")
+        button = gr.Button("Classify", variant="primary", elem_id="classify")
+        summary = gr.Markdown(elem_id="summary")
+        with gr.Row():
+            bars = gr.Plot(label="Emotion probabilities", elem_id="probabilities", format="png")
+            circumplex = gr.Plot(label="Circumplex", elem_id="circumplex", format="png")
+        gr.Examples(EXAMPLES, inputs=text)
+        outputs = [summary, bars, circumplex]
+        button.click(lambda t: describe(predictor, t), inputs=text, outputs=outputs)
+        text.submit(lambda t: describe(predictor, t), inputs=text, outputs=outputs)
+    return demo
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model_name_or_path", default=os.environ.get("CMHL_MODEL"),
+                        help="CMHL checkpoint folder or Hub id (default: $CMHL_MODEL)")
+    parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    args = parser.parse_args(argv)
+    if not args.model_name_or_path:
+        parser.error("give --model_name_or_path or set CMHL_MODEL")
+    build_demo(args.model_name_or_path).launch(server_name=args.host, server_port=args.port, share=False)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+"""Figures of a CMHL model's predictions (matplotlib, no display needed): the confusion matrix, the
+circumplex, the reliability diagram, and the probability bars of one text (the demo page).
+
+Every function returns a matplotlib Figure; `save` writes it as PNG and closes it.
+"""
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files and web pages only, never a window
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+COLORS = plt.get_cmap("tab10").colors
+
+
+def save(figure, path: Path) -> Path:
+    figure.savefig(path, dpi=120, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
+def confusion_figure(confusion: np.ndarray, label_names: list[str], normalise: bool):
+    """confusion: (L, L) counts, rows = true label, columns = predicted label."""
+    shown = confusion / np.maximum(confusion.sum(axis=1, keepdims=True), 1) if normalise else confusion
+    figure, axes = plt.subplots(figsize=(1.1 * len(label_names) + 2, 1.0 * len(label_names) + 1.5))
+    image = axes.imshow(shown, cmap="Blues", vmin=0, vmax=1 if normalise else None)
+    figure.colorbar(image, ax=axes, label="share of the true label's texts" if normalise else "texts")
+    ticks = range(len(label_names))
+    axes.set_xticks(ticks, label_names, rotation=45, ha="right")
+    axes.set_yticks(ticks, label_names)
+    axes.set_xlabel("predicted emotion")
+    axes.set_ylabel("true emotion")
+    axes.set_title("Confusion matrix, row-normalised" if normalise else "Confusion matrix, counts")
+    for i in ticks:
+        for j in ticks:
+            value = f"{shown[i, j]:.2f}" if normalise else f"{int(shown[i, j])}"
+            dark = shown[i, j] > 0.6 * (shown.max() or 1)
+            axes.text(j, i, value, ha="center", va="center", fontsize=8, color="white" if dark else "black")
+    return figure
+
+
+def circumplex_figure(valence: np.ndarray, intensity: np.ndarray, predicted: np.ndarray, label_names: list[str],
+                      anchors: tuple[list[float], list[float]] | None, title: str = "Circumplex"):
+    """Texts placed by predicted (valence, intensity), coloured by predicted emotion; each label's circumplex
+    coordinate (`anchors`: valence list, intensity list, as CMHLConfig.circumplex_targets) drawn as a star.
+    valence, intensity, predicted: (N,)"""
+    figure, axes = plt.subplots(figsize=(6.5, 5.5))
+    for index, name in enumerate(label_names):
+        color = COLORS[index % len(COLORS)]
+        members = predicted == index
+        if members.any():
+            axes.scatter(valence[members], intensity[members], s=10, alpha=0.45, color=color, label=name)
+        if anchors is not None:
+            axes.scatter(anchors[0][index], anchors[1][index], s=220, marker="*", color=color, edgecolor="black",
+                         linewidth=1.0, zorder=3)
+            axes.annotate(name, (anchors[0][index], anchors[1][index]), xytext=(6, 6), textcoords="offset points",
+                          fontsize=9, weight="bold")
+    axes.axvline(0, color="grey", linewidth=0.8)
+    axes.axhline(0.5, color="grey", linewidth=0.8)
+    axes.set_xlim(-1.05, 1.05)
+    axes.set_ylim(-0.02, 1.02)
+    axes.set_xlabel("valence (predicted, -1 unpleasant ... +1 pleasant)")
+    axes.set_ylabel("intensity (predicted arousal, 0 calm ... 1 excited)")
+    axes.set_title(title + ("; stars: label coordinates" if anchors is not None else ""))
+    if len(valence) > 1:
+        axes.legend(title="predicted emotion", fontsize=8, loc="lower left", markerscale=2)
+    return figure
+
+
+def reliability_figure(bins: list, ece: float):
+    """bins: (low, high, count, accuracy, confidence) per non-empty bin (metrics.expected_calibration_error)."""
+    figure, axes = plt.subplots(figsize=(5.5, 5.0))
+    for low, high, count, accuracy, confidence in bins:
+        axes.bar(low, accuracy, width=high - low, align="edge", color="tab:blue", edgecolor="black", alpha=0.8)
+        axes.bar(low, confidence - accuracy, bottom=accuracy, width=high - low, align="edge", color="tab:red",
+                 alpha=0.3, edgecolor="none")
+    axes.plot([0, 1], [0, 1], linestyle="--", color="grey", label="perfect calibration")
+    axes.bar(0, 0, color="tab:blue", label="accuracy in bin")
+    axes.bar(0, 0, color="tab:red", alpha=0.3, label="gap to mean confidence")
+    axes.set_xlim(0, 1)
+    axes.set_ylim(0, 1)
+    axes.set_xlabel("confidence (top predicted probability)")
+    axes.set_ylabel("accuracy")
+    axes.set_title(f"Reliability diagram (ECE {ece:.4f}, {len(bins)} non-empty bins)")
+    axes.legend(loc="upper left", fontsize=8)
+    return figure
+
+
+def probability_bars(probabilities: np.ndarray, label_names: list[str]):
+    """probabilities: (L,) of one text, as horizontal bars."""
+    figure, axes = plt.subplots(figsize=(5.5, 0.45 * len(label_names) + 1.0))
+    order = np.argsort(probabilities)
+    axes.barh([label_names[i] for i in order], probabilities[order],
+              color=[COLORS[i % len(COLORS)] for i in order])
+    for position, i in enumerate(order):
+        axes.text(probabilities[i] + 0.01, position, f"{probabilities[i]:.1%}", va="center", fontsize=9)
+    axes.set_xlim(0, 1.12)
+    axes.set_xlabel("probability")
+    axes.set_title("Emotion probabilities")
+    return figure
