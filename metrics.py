@@ -8,7 +8,7 @@ Definitions (also in README.md):
 """
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, f1_score, recall_score
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -19,15 +19,18 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def classification_metrics(predicted: np.ndarray, labels: np.ndarray, label_names: list[str]) -> dict:
-    """Accuracy, macro F1 and weighted F1 (over the labels that occur or are predicted), and F1 per label
-    (left out for a label that neither occurs nor is predicted: it has none).   predicted, labels: (N,)"""
+    """Accuracy, macro F1 and weighted F1 (over the labels that occur or are predicted), and F1 and recall
+    per label (left out for a label that neither occurs nor is predicted: it has none).
+    predicted, labels: (N,)"""
     seen = sorted(set(labels.tolist()) | set(predicted.tolist()))
     per_class = f1_score(labels, predicted, labels=seen, average=None, zero_division=0)
+    recall = recall_score(labels, predicted, labels=seen, average=None, zero_division=0)
     return {
         "accuracy": float(accuracy_score(labels, predicted)),
         "macro_f1": float(f1_score(labels, predicted, average="macro", zero_division=0)),
         "weighted_f1": float(f1_score(labels, predicted, average="weighted", zero_division=0)),
         **{f"f1_{label_names[i]}": float(score) for i, score in zip(seen, per_class)},
+        **{f"recall_{label_names[i]}": float(score) for i, score in zip(seen, recall)},
     }
 
 

@@ -30,7 +30,7 @@ def widget_examples(classifier, texts=WIDGET_TEXTS, top_k: int = 3) -> list[dict
 def _metric_table(metrics: dict, prefix: str, label_names: list[str]) -> str:
     rows = ["| metric | value |", "|---|---|"]
     keys = ["accuracy", "macro_f1", "weighted_f1", *(f"f1_{n}" for n in label_names), "contradiction_rate",
-            "valence_agreement", "valence_mae", "intensity_mae"]
+            "valence_agreement", "valence_mae", "intensity_mae", "ece"]
     for key in keys:
         value = metrics.get(f"{prefix}_{key}")
         if value is not None:
@@ -38,10 +38,25 @@ def _metric_table(metrics: dict, prefix: str, label_names: list[str]) -> str:
     return "\n".join(rows)
 
 
+FIGURE_TITLES = {"confusion_counts": "Confusion matrix (counts)",
+                 "confusion_normalised": "Confusion matrix (row-normalised)",
+                 "circumplex": "Texts on the circumplex (predicted valence and intensity)",
+                 "reliability": "Reliability diagram (calibration; ECE among the metrics)"}
+
+
+def _figure_section(figures: dict, split: str) -> str:
+    if not figures:
+        return ""
+    lines = [f"Figures ({split} split):", ""]
+    lines += [f"![{FIGURE_TITLES[key]}]({name})" for key, name in figures.items()]
+    return "\n".join(lines) + "\n"
+
+
 def write_model_card(output_dir, *, model_name: str, base_model: str, dataset_name: str, license: str,
                      config, eval_metrics: dict, test_metrics: dict | None, widget: list[dict],
-                     training_summary: str) -> Path:
-    """Write `output_dir/README.md` and return its path."""
+                     training_summary: str, figures: dict | None = None) -> Path:
+    """Write `output_dir/README.md` and return its path. `figures`: PNG file names in `output_dir` by kind
+    (plots.FIGURES), shown in the card."""
     results = []
     if test_metrics:
         results = [
@@ -90,6 +105,7 @@ Test split (reported once, never used for selection):
 
 {_metric_table(test_metrics or {}, "test", config.label_names) if test_metrics else "No test split was given."}
 
+{_figure_section(figures or {}, "test" if test_metrics else "validation")}
 Contradiction rate: share of texts where two incompatible emotions (opposite circumplex valence) both get
 probability >= {config.contradiction_threshold}. Valence agreement: share of texts where the valence head's
 sign matches the circumplex valence of the predicted emotion.

@@ -100,3 +100,31 @@ def probability_bars(probabilities: np.ndarray, label_names: list[str]):
     axes.set_xlabel("probability")
     axes.set_title("Emotion probabilities")
     return figure
+
+
+FIGURES = {"confusion_counts": "confusion_matrix_counts.png", "confusion_normalised": "confusion_matrix_normalised.png",
+           "circumplex": "circumplex.png", "reliability": "reliability_diagram.png"}
+
+
+def write_figures(output_dir, probabilities: np.ndarray, valence: np.ndarray, intensity: np.ndarray,
+                  labels: np.ndarray, config, split: str) -> dict[str, Path]:
+    """The four evaluation figures of one split as PNG files in `output_dir` (names in FIGURES).
+    probabilities: (N, L) · valence, intensity, labels: (N,)"""
+    from metrics import expected_calibration_error
+
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    names = config.label_names
+    predicted = probabilities.argmax(axis=1)
+    confusion = np.zeros((len(names), len(names)), dtype=np.int64)
+    np.add.at(confusion, (labels, predicted), 1)
+    anchors = config.circumplex_targets() if config.circumplex_coordinates is not None else None
+    ece, bins = expected_calibration_error(probabilities, labels)
+    paths = {
+        "confusion_counts": confusion_figure(confusion, names, normalise=False),
+        "confusion_normalised": confusion_figure(confusion, names, normalise=True),
+        "circumplex": circumplex_figure(valence, intensity, predicted, names, anchors,
+                                        title=f"{split} texts by predicted valence and intensity"),
+        "reliability": reliability_figure(bins, ece),
+    }
+    return {key: save(figure, output_dir / FIGURES[key]) for key, figure in paths.items()}

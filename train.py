@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from urllib.parse import urlparse
 
+import numpy as np
 import torch
 from huggingface_hub import constants as hub_constants
 from huggingface_hub import upload_file
@@ -31,9 +32,10 @@ from transformers.trainer_utils import get_last_checkpoint
 
 from configuration_cmhl import CMHLConfig
 from data import DataError, load_splits
-from metrics import CMHLMetrics
+from metrics import CMHLMetrics, softmax
 from model_card import widget_examples, write_model_card
 from modeling_cmhl import CMHLForSequenceClassification, register_auto_classes
+from plots import write_figures
 
 logger = logging.getLogger("cmhl.train")
 register_auto_classes()  # the text-classification pipeline (model card widget) asks the Auto classes
@@ -244,7 +246,8 @@ def tokenize(splits: dict, tokenizer, data_args: DataArguments, training_args) -
     return tokenized
 
 
-def write_card(trainer, tokenizer, model_args, data_args, training_args, eval_metrics, test_metrics) -> Path:
+def write_card(trainer, tokenizer, model_args, data_args, training_args, eval_metrics, test_metrics,
+               figures: dict) -> Path:
     """The model card, with widget outputs predicted by the trained model itself."""
     classifier = pipeline("text-classification", model=trainer.model, tokenizer=tokenizer, device=trainer.model.device)
     summary = (f"`train.py` with the stock Trainer: {training_args.num_train_epochs} epochs, batch "
@@ -256,7 +259,8 @@ def write_card(trainer, tokenizer, model_args, data_args, training_args, eval_me
     return write_model_card(training_args.output_dir, model_name=name, base_model=base_model,
                             dataset_name=data_args.dataset_name, license=model_args.model_license,
                             config=trainer.model.config, eval_metrics=eval_metrics, test_metrics=test_metrics,
-                            widget=widget_examples(classifier), training_summary=summary)
+                            widget=widget_examples(classifier), training_summary=summary,
+                            figures={key: path.name for key, path in figures.items()})
 
 
 def parse_arguments(argv: list[str]):
@@ -323,14 +327,23 @@ def main(argv: list[str]) -> dict:
     trainer.save_metrics("eval", eval_metrics)
     test_metrics = None
     if "test" in tokenized:
-        test_metrics = trainer.predict(tokenized["test"], metric_key_prefix="test").metrics
+        final = trainer.predict(tokenized["test"], metric_key_prefix="test")
+        test_metrics = final.metrics
         trainer.save_metrics("test", test_metrics)
+    else:
+        final = trainer.predict(tokenized["validation"], metric_key_prefix="eval")
+    figures = {}
+    if trainer.is_world_process_zero():  # before any push, so that the figures go up with the model
+        logits, valence, intensity = final.predictions[:3]
+        figures = write_figures(training_args.output_dir, softmax(logits.astype(np.float64)), valence, intensity,
+                                final.label_ids[0], trainer.model.config, "test" if test_metrics else "validation")
 
     # ---- push and card (push_to_hub writes Trainer's generated card: ours replaces it afterwards) ----
     if training_args.push_to_hub:
         trainer.push_to_hub(commit_message="End of training")
     if trainer.is_world_process_zero():
-        card = write_card(trainer, tokenizer, model_args, data_args, training_args, eval_metrics, test_metrics)
+        card = write_card(trainer, tokenizer, model_args, data_args, training_args, eval_metrics, test_metrics,
+                          figures)
         if training_args.push_to_hub:
             upload_file(path_or_fileobj=str(card), path_in_repo="README.md", repo_id=trainer.hub_model_id,
                         token=training_args.hub_token, commit_message="CMHL model card")

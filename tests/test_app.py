@@ -11,13 +11,10 @@ import sys
 import time
 import urllib.request
 
-import pytest
-
 from conftest import REPO
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMEDRIVER = shutil.which("chromedriver")
-pytestmark = pytest.mark.skipif(not (CHROMIUM and CHROMEDRIVER), reason="apt-get install chromium chromium-driver")
 
 
 def free_port() -> int:
@@ -40,6 +37,7 @@ def wait_for(url: str, process, seconds: float = 180):
 
 
 def browser():
+    assert CHROMIUM and CHROMEDRIVER, "the browser test needs Debian's chromium: apt-get install chromium chromium-driver"
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

@@ -1,0 +1,172 @@
+"""Evaluate a CMHL checkpoint on another corpus whose labels map onto the model's (cross-domain evaluation).
+
+    python evaluate_cmhl.py --model_name_or_path runs/cmhl --test_file ../shared/data/goemotions/test.tsv \
+        --column_names text,label,id --label_mapping mappings/goemotions_to_dair_emotion.json \
+        --output_dir runs/cmhl/goemotions
+
+Input: any labelled file `train.py` reads (.txt `text;label`, .csv/.tsv with a header, .jsonl, .parquet), or
+a header-less .csv/.tsv whose columns `--column_names` names (GoEmotions). The mapping file (JSON) says how
+the corpus's labels become the model's:
+
+    {"mapping": {"annoyance": "anger", ...},      # corpus label -> model label
+     "excluded": ["neutral", ...],                # corpus labels with no counterpart
+     "source_labels": ["admiration", ...],        # optional: label ids -> names, for files labelled by ids
+     "separator": ","}                            # optional: multi-label cells ("3,15")
+
+A text counts when every one of its labels is mapped and they all map to one model label. Reported over
+the counted texts: accuracy, macro F1, weighted F1, F1 per label, expected calibration error, contradiction
+rate and valence agreement (and the contradiction rate over every text, which needs no label), with how
+many texts were counted and why the others were not. Written to `--output_dir`: `cross_domain_results.json`
+and the four figures of `plots.write_figures`. An unknown label stops the run naming file, line and label.
+"""
+
+import argparse
+import csv
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+
+from data import DataError, Row, read_file
+from metrics import (classification_metrics, contradiction_rate, expected_calibration_error, valence_agreement)
+from plots import write_figures
+from predict import Predictor
+
+
+def read_rows(path: Path, column_names: list[str] | None) -> list[Row]:
+    """Rows of a labelled file; with `column_names`, a header-less CSV/TSV whose columns they name."""
+    if not column_names:
+        return read_file(path)
+    if path.suffix not in (".csv", ".tsv") or "text" not in column_names or "label" not in column_names:
+        raise DataError(f"{path}: --column_names is for header-less .csv/.tsv files and must name 'text' and "
+                        f"'label', got {column_names}")
+    rows = []
+    with open(path, encoding="utf-8", newline="") as handle:
+        reader = csv.reader(handle, delimiter="\t" if path.suffix == ".tsv" else ",", quoting=csv.QUOTE_NONE
+                            if path.suffix == ".tsv" else csv.QUOTE_MINIMAL)
+        for record in reader:
+            where = f"{path}, line {reader.line_num}"
+            if len(record) != len(column_names):
+                raise DataError(f"{where}: expected {len(column_names)} columns {column_names}, got {len(record)}")
+            values = dict(zip(column_names, record))
+            rows.append(Row(where, values["text"], values["label"]))
+    if not rows:
+        raise DataError(f"{path}: the file holds no rows")
+    return rows
+
+
+class LabelMapping:
+    """A corpus's labels -> the model's labels, from a mapping file (see the module docstring)."""
+
+    def __init__(self, path: Path, model_labels: list[str]):
+        spec = json.loads(Path(path).read_text(encoding="utf-8"))
+        self.path, self.mapping = path, spec.get("mapping")
+        self.excluded = set(spec.get("excluded", []))
+        self.source_labels = spec.get("source_labels")
+        self.separator = spec.get("separator")
+        if not isinstance(self.mapping, dict) or not self.mapping:
+            raise DataError(f"{path}: expected a non-empty object under 'mapping'")
+        wrong = sorted({v for v in self.mapping.values() if v not in model_labels})
+        if wrong:
+            raise DataError(f"{path}: mapping targets {wrong} are not labels of the model {model_labels}")
+        both = sorted(self.excluded & set(self.mapping))
+        if both:
+            raise DataError(f"{path}: labels {both} are both mapped and excluded")
+        self.model_index = {name: i for i, name in enumerate(model_labels)}
+
+    def source_names(self, row: Row) -> list[str]:
+        """The corpus's label names of one row (ids resolved, multi-label cells split)."""
+        raw = row.label
+        cells = str(raw).split(self.separator) if self.separator and isinstance(raw, str) else [raw]
+        names = []
+        for cell in cells:
+            cell = str(cell).strip()
+            if self.source_labels is not None and cell.lstrip("-").isdigit():
+                index = int(cell)
+                if not 0 <= index < len(self.source_labels):
+                    raise DataError(f"{row.where}: label id {index} outside 0..{len(self.source_labels) - 1} "
+                                    f"of 'source_labels' in {self.path}")
+                cell = self.source_labels[index]
+            if cell not in self.mapping and cell not in self.excluded:
+                raise DataError(f"{row.where}: label {cell!r} is neither mapped nor excluded in {self.path}")
+            names.append(cell)
+        return names
+
+    def __call__(self, row: Row) -> tuple[int | None, str]:
+        """(model label index, "counted") or (None, why the row is not counted)."""
+        names = self.source_names(row)
+        if any(name in self.excluded for name in names):
+            return None, "has an excluded label"
+        targets = {self.mapping[name] for name in names}
+        if len(targets) > 1:
+            return None, "maps to several labels"
+        return self.model_index[targets.pop()], "counted"
+
+
+def evaluate(predictor: Predictor, rows: list[Row], mapping: LabelMapping, batch_size: int = 64) -> dict:
+    """Predict every row; metrics over the counted rows. Returns (results, arrays for the figures)."""
+    mapped = [mapping(row) for row in rows]
+    reasons = Counter(reason for _, reason in mapped)
+    outputs = {"probabilities": [], "valence": [], "intensity": []}
+    texts = [str(row.text) for row in rows]
+    for start in range(0, len(texts), batch_size):
+        result = predictor(texts[start:start + batch_size])
+        for key in outputs:
+            outputs[key].append(result[key])
+    arrays = {key: np.concatenate(value) for key, value in outputs.items()}
+    counted = np.array([index is not None for index, _ in mapped])
+    labels = np.array([index for index, _ in mapped if index is not None], dtype=np.int64)
+    config = predictor.model.config
+    has_circumplex = config.circumplex_coordinates is not None
+    pairs = config.incompatible_index_pairs() if has_circumplex or config.incompatible_pairs else []
+    kept = {key: value[counted] for key, value in arrays.items()}
+    results = {"texts": len(rows), "counted": int(counted.sum()),
+               "not_counted": {reason: n for reason, n in reasons.items() if reason != "counted"}}
+    if results["counted"] == 0:
+        raise DataError("no text maps to exactly one model label: check the mapping file")
+    predicted = kept["probabilities"].argmax(axis=1)
+    results.update(classification_metrics(predicted, labels, predictor.label_names))
+    results["ece"] = expected_calibration_error(kept["probabilities"], labels)[0]
+    results["contradiction_rate"] = contradiction_rate(kept["probabilities"], pairs, config.contradiction_threshold)
+    results["contradiction_rate_all_texts"] = contradiction_rate(arrays["probabilities"], pairs,
+                                                                 config.contradiction_threshold)
+    if has_circumplex:
+        results["valence_agreement"] = valence_agreement(kept["valence"], predicted,
+                                                         np.array(config.circumplex_targets()[0]))
+    return results, {**kept, "labels": labels}
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model_name_or_path", required=True, help="CMHL checkpoint folder or Hub id")
+    parser.add_argument("--test_file", required=True, type=Path)
+    parser.add_argument("--label_mapping", required=True, type=Path, help="JSON mapping file (see above)")
+    parser.add_argument("--column_names", help="comma-separated column names of a header-less .csv/.tsv")
+    parser.add_argument("--output_dir", required=True, type=Path)
+    parser.add_argument("--max_samples", type=int, help="evaluate the first N texts only")
+    parser.add_argument("--max_length", type=int, default=128, help="tokens per text")
+    parser.add_argument("--batch_size", type=int, default=64)
+    args = parser.parse_args(argv)
+    rows = read_rows(args.test_file, args.column_names.split(",") if args.column_names else None)
+    if args.max_samples:
+        rows = rows[:args.max_samples]
+    predictor = Predictor(args.model_name_or_path, max_length=args.max_length)
+    mapping = LabelMapping(args.label_mapping, predictor.label_names)
+    results, arrays = evaluate(predictor, rows, mapping, args.batch_size)
+    results.update(model=args.model_name_or_path, test_file=str(args.test_file), label_mapping=str(args.label_mapping))
+    figures = write_figures(args.output_dir, arrays["probabilities"], arrays["valence"], arrays["intensity"],
+                            arrays["labels"], predictor.model.config, args.test_file.name)
+    results["figures"] = {key: path.name for key, path in figures.items()}
+    (args.output_dir / "cross_domain_results.json").write_text(json.dumps(results, indent=2))
+    print(json.dumps(results, indent=2))
+    return results
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
