@@ -32,39 +32,47 @@ class InputError(ValueError):
     """A text file that cannot be read as asked; the message names the file, line and what was expected."""
 
 
+def _lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(line number, decoded line) one by one; a line that is not UTF-8 stops with its number."""
+    with open(path, "rb") as handle:
+        for number, raw in enumerate(handle, start=1):
+            try:
+                yield number, raw.decode("utf-8")
+            except UnicodeDecodeError as error:
+                raise InputError(f"{path}, line {number}: expected UTF-8 text ({error.reason} at byte "
+                                 f"{error.start}): {raw[:80]!r}") from None
+
+
 def read_texts(path: Path, text_column: str = "text") -> Iterator[str]:
     """Yield the texts of `path` one by one (see the module docstring for the formats)."""
     suffix = path.suffix.lower()
     if suffix not in (".txt", ".csv", ".tsv", ".jsonl"):
         raise InputError(f"{path}: expected a .txt, .csv, .tsv or .jsonl file, got {suffix or 'no extension'!r}")
-    with open(path, encoding="utf-8", newline="" if suffix in (".csv", ".tsv") else None) as handle:
-        line = 0
-        try:
-            if suffix == ".txt":
-                for line, text in enumerate(handle, start=1):
-                    yield text.rstrip("\r\n")
-            elif suffix == ".jsonl":
-                for line, raw in enumerate(handle, start=1):
-                    try:
-                        record = json.loads(raw)
-                    except json.JSONDecodeError as error:
-                        raise InputError(f"{path}, line {line}: expected a JSON object, got {raw[:80]!r} ({error})")
-                    if not isinstance(record, dict) or not isinstance(record.get(text_column), str):
-                        raise InputError(f"{path}, line {line}: expected a string under {text_column!r}, "
-                                         f"got {raw[:80]!r}")
-                    yield record[text_column]
-            else:
-                reader = csv.DictReader(handle, delimiter="\t" if suffix == ".tsv" else ",")
-                if text_column not in (reader.fieldnames or []):
-                    raise InputError(f"{path}, line 1: expected a column {text_column!r} (--text_column), "
-                                     f"got columns {reader.fieldnames}")
-                for record in reader:
-                    line = reader.line_num
-                    if record[text_column] is None:
-                        raise InputError(f"{path}, line {line}: expected a value in column {text_column!r}")
-                    yield record[text_column]
-        except UnicodeDecodeError as error:
-            raise InputError(f"{path}, after line {line}: expected UTF-8 text ({error})") from None
+    if not path.is_file():
+        raise InputError(f"{path}: no such file")
+    if suffix == ".txt":
+        for _, line in _lines(path):
+            yield line.rstrip("\r\n")
+    elif suffix == ".jsonl":
+        for number, line in _lines(path):
+            if not line.strip():
+                continue  # a blank line between records holds no text
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as error:
+                raise InputError(f"{path}, line {number}: expected a JSON object, got {line[:80]!r} ({error.msg})")
+            if not isinstance(record, dict) or not isinstance(record.get(text_column), str):
+                raise InputError(f"{path}, line {number}: expected a string under {text_column!r}, got {line[:80]!r}")
+            yield record[text_column]
+    else:
+        reader = csv.DictReader((line for _, line in _lines(path)), delimiter="\t" if suffix == ".tsv" else ",")
+        if text_column not in (reader.fieldnames or []):
+            raise InputError(f"{path}, line 1: expected a column {text_column!r} (--text_column), "
+                             f"got columns {reader.fieldnames}")
+        for record in reader:
+            if record[text_column] is None:
+                raise InputError(f"{path}, line {reader.line_num}: expected a value in column {text_column!r}")
+            yield record[text_column]
 
 
 def batches(texts: Iterator[str], size: int) -> Iterator[list[str]]:

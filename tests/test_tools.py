@@ -1,0 +1,180 @@
+"""The tools that read a trained checkpoint: predict.py, evaluate_cmhl.py (label mapping, cross-domain,
+figures), export_onnx.py, and what train.py writes for them (figures, card links, ECE)."""
+
+import csv
+import itertools
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import DATA, REPO
+from data import DataError, Row
+from evaluate_cmhl import LabelMapping
+from metrics import ConsistencyCheck, expected_calibration_error
+
+PNG = b"\x89PNG\r\n\x1a\n"
+MAPPING = REPO / "mappings" / "goemotions_to_dair_emotion.json"
+SIX = ["sadness", "joy", "love", "anger", "fear", "surprise"]
+
+
+def assert_png(path):
+    assert path.read_bytes()[:8] == PNG and path.stat().st_size > 5_000, path
+
+
+# ---- pure parts ----
+
+def test_expected_calibration_error_by_hand():
+    probabilities = np.array([[0.9, 0.1], [0.8, 0.2], [0.3, 0.7], [0.45, 0.55]])
+    labels = np.array([0, 1, 1, 0])
+    # bins of width 0.1 (10 bins): 0.9 -> correct; 0.8 -> wrong; 0.7 -> correct; 0.55 -> wrong
+    ece, bins = expected_calibration_error(probabilities, labels, bins=10)
+    assert ece == pytest.approx((abs(1 - 0.9) + abs(0 - 0.8) + abs(1 - 0.7) + abs(0 - 0.55)) / 4)
+    assert [b[2] for b in bins] == [1, 1, 1, 1]
+
+
+def test_consistency_flag(tiny_encoder):
+    from configuration_cmhl import CMHLConfig
+
+    check = ConsistencyCheck(CMHLConfig(encoder_config=tiny_encoder))  # joy/anger incompatible, threshold 0.3
+    probabilities = np.array([[0.05, 0.9, 0.01, 0.02, 0.01, 0.01],   # joy, valence agrees -> consistent
+                              [0.0, 0.45, 0.0, 0.45, 0.05, 0.05],    # joy and anger both >= 0.3 -> not
+                              [0.05, 0.9, 0.01, 0.02, 0.01, 0.01]])  # joy but negative valence -> not
+    assert check(probabilities, np.array([0.6, 0.0, -0.4])).tolist() == [True, False, False]
+
+
+def goemotions_row(label: str) -> Row:
+    return Row("test.tsv, line 7", "some text", label)
+
+
+@pytest.mark.parametrize("label, expected", [
+    ("25", (0, "counted")),                    # sadness
+    ("18", (2, "counted")),                    # GoEmotions love -> love (not joy, as Ekman's grouping has it)
+    ("0,17", (1, "counted")),                  # admiration + joy -> joy only
+    ("3,15", (None, "maps to several labels")),  # annoyance (anger) + gratitude (joy)
+    ("27", (None, "has an excluded label")),   # neutral
+    ("11", (None, "has an excluded label")),   # disgust
+    ("2,27", (None, "has an excluded label")),  # anger + neutral
+])
+def test_goemotions_mapping(label, expected):
+    assert LabelMapping(MAPPING, SIX)(goemotions_row(label)) == expected
+
+
+def test_mapping_errors_name_the_place(tmp_path):
+    mapping = LabelMapping(MAPPING, SIX)
+    with pytest.raises(DataError, match=r"test.tsv, line 7: label id 28 outside 0..27"):
+        mapping(goemotions_row("28"))
+    with pytest.raises(DataError, match=r"test.tsv, line 7: label 'bliss' is neither mapped nor excluded"):
+        mapping(goemotions_row("bliss"))
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"mapping": {"calm": "serenity"}}))
+    with pytest.raises(DataError, match=r"bad.json: mapping targets \['serenity'\] are not labels"):
+        LabelMapping(bad, SIX)
+
+
+def test_predict_batches_stream():
+    from predict import batches
+
+    first = next(batches(itertools.count(), 4))  # an endless input still yields its first batch
+    assert first == [0, 1, 2, 3]
+
+
+# ---- on a checkpoint trained by train.py ----
+
+def test_train_writes_figures_ece_and_card_links(trained_checkpoint):
+    results = json.loads((trained_checkpoint / "all_results.json").read_text())
+    assert 0 <= results["test_ece"] <= 1 and 0 <= results["eval_ece"] <= 1
+    card = (trained_checkpoint / "README.md").read_text()
+    for name in ("confusion_matrix_counts.png", "confusion_matrix_normalised.png", "circumplex.png",
+                 "reliability_diagram.png"):
+        assert_png(trained_checkpoint / name)
+        assert f"]({name})" in card, name
+
+
+def test_predict_file(trained_checkpoint, tmp_path):
+    from predict import Predictor
+
+    texts = ["i feel so happy today", "", "i am furious; and i mean it", "😀 我很开心", "word " * 5000]
+    source = tmp_path / "texts.txt"
+    source.write_text("\n".join(texts) + "\n", encoding="utf-8")
+    output = tmp_path / "out.csv"
+    run = subprocess.run([sys.executable, str(REPO / "predict.py"), "--model_name_or_path", str(trained_checkpoint),
+                          "--input_file", str(source), "--output_file", str(output), "--batch_size", "2"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "5/5" in run.stderr  # the progress bar counted every text
+    with open(output, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["text"] for r in rows] == texts and [int(r["row"]) for r in rows] == list(range(5))
+    expected = Predictor(str(trained_checkpoint))(texts)
+    for i, row in enumerate(rows):
+        probabilities = np.array([float(row[f"p_{name}"]) for name in SIX])
+        assert probabilities.sum() == pytest.approx(1.0, abs=1e-4)
+        assert row["label"] == SIX[int(expected["probabilities"][i].argmax())]
+        assert np.allclose(probabilities, expected["probabilities"][i], atol=1e-5)
+        assert float(row["valence"]) == pytest.approx(float(expected["valence"][i]), abs=1e-5)
+        assert -1 <= float(row["valence"]) <= 1 and 0 <= float(row["intensity"]) <= 1
+        assert row["consistent"] == str(bool(expected["consistent"][i]))
+
+
+def test_predict_csv_to_jsonl_and_bad_input(trained_checkpoint, tmp_path):
+    source = tmp_path / "texts.csv"
+    source.write_text('id,body\n1,"i feel calm, really"\n2,i am scared\n', encoding="utf-8")
+    output = tmp_path / "out.jsonl"
+    base = [sys.executable, str(REPO / "predict.py"), "--model_name_or_path", str(trained_checkpoint)]
+    run = subprocess.run(base + ["--input_file", str(source), "--output_file", str(output), "--text_column", "body"],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    records = [json.loads(line) for line in output.read_text().splitlines()]
+    assert [r["text"] for r in records] == ["i feel calm, really", "i am scared"]
+    run = subprocess.run(base + ["--input_file", str(source), "--output_file", str(output)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and "texts.csv, line 1: expected a column 'text'" in run.stderr
+    broken = tmp_path / "broken.txt"
+    broken.write_bytes(b"fine line\nbad \xff byte\n")
+    run = subprocess.run(base + ["--input_file", str(broken), "--output_file", str(output)],
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 2 and "broken.txt, line 2: expected UTF-8" in run.stderr
+
+
+def test_cross_domain_on_goemotions(trained_checkpoint, tmp_path):
+    out = tmp_path / "goemotions"
+    run = subprocess.run([sys.executable, str(REPO / "evaluate_cmhl.py"), "--model_name_or_path", str(trained_checkpoint),
+                          "--test_file", str(DATA / "goemotions" / "test.tsv"), "--column_names", "text,label,id",
+                          "--label_mapping", str(MAPPING), "--output_dir", str(out), "--max_samples", "300"],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    results = json.loads((out / "cross_domain_results.json").read_text())
+    assert results["texts"] == 300 and results["counted"] + sum(results["not_counted"].values()) == 300
+    assert 0 < results["counted"] < 300 and set(results["not_counted"]) <= {"has an excluded label",
+                                                                            "maps to several labels"}
+    for key in ("accuracy", "macro_f1", "ece", "contradiction_rate", "contradiction_rate_all_texts"):
+        assert 0 <= results[key] <= 1, key
+    for name in results["figures"].values():
+        assert_png(out / name)
+
+
+def test_cross_domain_on_a_file_train_py_reads(trained_checkpoint, tmp_path):
+    """Any labelled file plus a mapping: here dair-ai's own validation lines, mapped one to one (joy and love
+    merged into joy, to show a many-to-one mapping)."""
+    from evaluate_cmhl import main
+
+    mapping = tmp_path / "map.json"
+    mapping.write_text(json.dumps({"mapping": {**{n: n for n in SIX}, "love": "joy"}}))
+    sample = tmp_path / "sample.txt"
+    sample.write_text("".join((DATA / "emotion" / "validation.txt").read_text().splitlines(keepends=True)[:120]))
+    results = main(["--model_name_or_path", str(trained_checkpoint), "--test_file", str(sample),
+                    "--label_mapping", str(mapping), "--output_dir", str(tmp_path / "out")])
+    assert results["counted"] == 120 and results["not_counted"] == {}
+    assert 0 <= results["accuracy"] <= 1 and "recall_joy" in results
+
+
+def test_onnx_export_matches_pytorch(trained_checkpoint, tmp_path):
+    from export_onnx import main
+
+    report = main(["--model_name_or_path", str(trained_checkpoint), "--output_dir", str(tmp_path / "onnx"),
+                   "--check_file", str(DATA / "emotion" / "validation.txt"), "--check_samples", "100"])
+    assert report["texts"] == 100 and report["ok"] and report["max_prob_diff"] < 1e-4
+    assert (tmp_path / "onnx" / "model.onnx").stat().st_size > 1_000_000
