@@ -28,7 +28,6 @@ from huggingface_hub import upload_file
 from transformers import (AutoTokenizer, PretrainedConfig, DataCollatorWithPadding, HfArgumentParser, Trainer,
                           TrainerCallback, TrainingArguments, pipeline, set_seed)
 from transformers.dynamic_module_utils import custom_object_save
-from transformers.trainer_utils import get_last_checkpoint
 
 from configuration_cmhl import CMHLConfig
 from data import DataError, load_splits
@@ -204,6 +203,32 @@ def check_hub_reachable(model_args: ModelArguments, data_args: DataArguments):
             "to use models and data sets already in the local cache.")
 
 
+def is_complete_checkpoint(path: Path) -> bool:
+    """Trainer writes trainer_state.json last: a checkpoint without it was cut short (a killed run)."""
+    return (path / "trainer_state.json").is_file() and any(path.glob("model*.safetensors"))
+
+
+def resolve_resume(resume: str | None, output_dir: str) -> str | None:
+    """`--resume_from_checkpoint last`: the newest complete checkpoint in --output_dir (an incomplete one,
+    left by a run killed while saving, is skipped with a warning; none: a fresh start); an explicit path must
+    be complete."""
+    if resume is None:
+        return None
+    if resume != "last":
+        if not is_complete_checkpoint(Path(resume)):
+            raise DataError(f"--resume_from_checkpoint {resume}: expected a complete checkpoint (model weights and "
+                            "trainer_state.json); it was cut short or is not a checkpoint")
+        return resume
+    found = sorted((p for p in Path(output_dir).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
+                   key=lambda p: int(p.name.split("-")[-1]), reverse=True)
+    for path in found:
+        if is_complete_checkpoint(path):
+            return str(path)
+        logger.warning(f"{path}: incomplete (no trainer_state.json: the run was stopped while saving); skipped")
+    logger.warning(f"--resume_from_checkpoint last: no complete checkpoint in {output_dir}; training starts afresh")
+    return None  # the same command serves a preemptible job's first start and its restarts
+
+
 def is_cmhl_checkpoint(path: str) -> bool:
     """A CMHL checkpoint's config.json is its encoder's with CMHL's auto_map added (configuration_cmhl.py)."""
     config_dict, _ = PretrainedConfig.get_config_dict(path)
@@ -314,9 +339,7 @@ def main(argv: list[str]) -> dict:
     trainer.loss_term_logger = term_logger
     trainer.callback_handler.callbacks.insert(0, term_logger)  # first, so printers and trackers see the terms
 
-    resume = training_args.resume_from_checkpoint
-    if resume == "last":
-        resume = get_last_checkpoint(training_args.output_dir)
+    resume = resolve_resume(training_args.resume_from_checkpoint, training_args.output_dir)
     train_result = trainer.train(resume_from_checkpoint=resume)
     trainer.save_model()
     results = {**train_result.metrics, "world_size": training_args.world_size}

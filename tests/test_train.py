@@ -219,3 +219,50 @@ def test_two_label_data_from_an_emotion_checkpoint(tiny_checkpoint, tmp_path):
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["id2label"] == {"0": "none", "1": "stress"} and config["circumplex_coordinates"] is None
     assert "eval_f1_stress" in json.loads((tmp_path / "run" / "all_results.json").read_text())
+
+
+def test_sigkill_then_resume_ends_where_an_uninterrupted_run_ends(tiny_checkpoint, tmp_path):
+    """Kill -9 after a checkpoint is saved, leave a half-written newer checkpoint behind (as a kill while
+    saving would), resume with `last`: same final weights and metrics as a run never interrupted."""
+    import shutil
+    import signal
+    import time
+
+    common = ["--model_name_or_path", tiny_checkpoint, *data_args(train=256, evaluation=16, test=16),
+              "--max_steps", 30, "--per_device_train_batch_size", 8, "--eval_strategy", "no",
+              "--save_strategy", "steps", "--save_steps", 1, "--save_total_limit", 3, "--load_best_model_at_end",
+              "false", "--report_to", "none"]
+    run_train([*common, "--output_dir", tmp_path / "whole"], cwd=tmp_path)
+    killed = tmp_path / "killed"
+    process = subprocess.Popen([sys.executable, str(REPO / "train.py"), *map(str, common), "--output_dir", killed],
+                               cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                               env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    deadline = time.time() + 300
+    while not (killed / "checkpoint-4" / "trainer_state.json").exists():
+        assert process.poll() is None and time.time() < deadline, "train.py ended before the kill"
+        time.sleep(0.02)
+    process.send_signal(signal.SIGKILL)
+    assert process.wait() == -signal.SIGKILL
+    saved = sorted(int(p.name.split("-")[1]) for p in killed.glob("checkpoint-*"))
+    assert saved and max(saved) < 30 and not (killed / "all_results.json").exists()
+    partial = killed / "checkpoint-29"  # newer than any saved one, cut short: weights but no trainer_state
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    shutil.copy(tiny_checkpoint / "model.safetensors", partial / "model.safetensors")
+    resumed = run_train([*common, "--output_dir", killed, "--resume_from_checkpoint", "last"], cwd=tmp_path)
+    assert "checkpoint-29: incomplete" in resumed.stderr
+    whole, again = (load_file(d / "model.safetensors") for d in (tmp_path / "whole", killed))
+    assert max((whole[k] - again[k]).abs().max().item() for k in whole) < 1e-6
+    metrics = [json.loads((d / "all_results.json").read_text()) for d in (tmp_path / "whole", killed)]
+    for key in ("eval_loss", "eval_accuracy", "eval_macro_f1", "test_loss", "test_accuracy", "test_macro_f1"):
+        assert metrics[0][key] == pytest.approx(metrics[1][key], abs=1e-6), key
+    assert json.loads((killed / "checkpoint-30" / "trainer_state.json").read_text())["global_step"] == 30
+
+
+def test_resume_from_an_incomplete_checkpoint_is_refused(tiny_checkpoint, tmp_path):
+    (tmp_path / "cut" / "checkpoint-2").mkdir(parents=True)
+    run = subprocess.run([sys.executable, str(REPO / "train.py"), "--model_name_or_path", str(tiny_checkpoint),
+                          *map(str, data_args(train=16, evaluation=16, test=16)), "--output_dir", str(tmp_path / "out"),
+                          "--resume_from_checkpoint", str(tmp_path / "cut" / "checkpoint-2")],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert run.returncode == 2 and "expected a complete checkpoint" in run.stderr
