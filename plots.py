@@ -50,7 +50,10 @@ def circumplex_figure(valence: np.ndarray, intensity: np.ndarray, predicted: np.
     for index, name in enumerate(label_names):
         color = COLORS[index % len(COLORS)]
         members = predicted == index
-        if members.any():
+        if members.any() and len(valence) == 1:  # one text (the demo page): a large marker above the stars
+            axes.scatter(valence, intensity, s=260, color=color, edgecolor="black", linewidth=2, zorder=4,
+                         label=f"this text ({name})")
+        elif members.any():
             axes.scatter(valence[members], intensity[members], s=10, alpha=0.45, color=color, label=name)
         if anchors is not None:
             axes.scatter(anchors[0][index], anchors[1][index], s=220, marker="*", color=color, edgecolor="black",
@@ -64,8 +67,7 @@ def circumplex_figure(valence: np.ndarray, intensity: np.ndarray, predicted: np.
     axes.set_xlabel("valence (predicted, -1 unpleasant ... +1 pleasant)")
     axes.set_ylabel("intensity (predicted arousal, 0 calm ... 1 excited)")
     axes.set_title(title + ("; stars: label coordinates" if anchors is not None else ""))
-    if len(valence) > 1:
-        axes.legend(title="predicted emotion", fontsize=8, loc="lower left", markerscale=2)
+    axes.legend(title="predicted emotion", fontsize=8, loc="lower left", markerscale=2 if len(valence) > 1 else 0.6)
     return figure
 
 

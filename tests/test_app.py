@@ -1,7 +1,8 @@
 """The demo page in a real headless browser (Debian's chromium and chromedriver, through Selenium): start
 app.py on localhost, type a sentence, submit, and see the top emotion, the chart and the circumplex appear.
 
-`CMHL_SCREENSHOT=path.png` also saves the page as a PNG (README's screenshot is made this way)."""
+`CMHL_SCREENSHOT=path.png` also saves the page as a PNG (README's screenshot is made this way, with
+`CMHL_DEMO_MODEL` naming the checkpoint to show)."""
 
 import os
 import shutil
@@ -48,13 +49,15 @@ def browser():
     return webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
 
 
-def test_demo_page_in_a_headless_browser(trained_checkpoint, tmp_path):
+def test_demo_page_in_a_headless_browser(request, tmp_path):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
+    # CMHL_DEMO_MODEL: another checkpoint for the README screenshot; by default the one train.py just made
+    checkpoint = os.environ.get("CMHL_DEMO_MODEL") or request.getfixturevalue("trained_checkpoint")
     port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "CMHL_MODEL": str(trained_checkpoint),
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "CMHL_MODEL": str(checkpoint),
            "HF_HUB_OFFLINE": "1"}
     log = open(tmp_path / "app.log", "w")
     app = subprocess.Popen([sys.executable, str(REPO / "app.py"), "--port", str(port)], cwd=tmp_path, env=env,
