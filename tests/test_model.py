@@ -142,3 +142,18 @@ def test_pipeline_is_total(tiny_encoder, tiny_tokenizer):
     assert len(outputs) == len(texts)
     for scores in outputs:
         assert len(scores) == 6 and sum(s["score"] for s in scores) == pytest.approx(1.0, abs=1e-5)
+
+
+def test_a_deep_copy_is_independent(tiny_encoder):
+    """The stock classifier's forward hook feeds the copy's own heads (EMA, model soups and the like copy)."""
+    import copy
+
+    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder)).eval()
+    twin = copy.deepcopy(model)
+    with torch.no_grad():
+        twin.valence_head.bias.add_(0.5)
+        twin.classifier.bias.add_(1.0)
+        original, copied = model(**batch()), twin(**batch())
+    assert not torch.allclose(original.valence, copied.valence)
+    assert torch.allclose(original.logits + 1.0, copied.logits, atol=1e-5)
+    assert model.stock_classifier.classifier is model.classifier and twin.stock_classifier.classifier is twin.classifier
