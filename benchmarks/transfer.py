@@ -66,7 +66,7 @@ def run_cell(name: str, start: str, seed: int, files: tuple[Path, Path], args) -
     results = json.loads((output_dir / "all_results.json").read_text())
     for checkpoint in output_dir.glob("checkpoint-*"):
         shutil.rmtree(checkpoint)
-    return {"cell": name, "start": start, "seed": seed, "wall_seconds": round(time.time() - started, 1),
+    return {"cell": name, "start": str(start), "seed": seed, "wall_seconds": round(time.time() - started, 1),
             "command": " ".join(command), "results": results}
 
 
