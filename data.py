@@ -220,16 +220,17 @@ def missing_labels(dataset: datasets.Dataset, label_names: list[str]) -> list[st
 
 
 def load_splits(files: dict, dataset_name: str | None, label_names: list[str] | None, drop_invalid: bool,
-                log=print) -> tuple[dict, list[str]]:
+                log=print, require_train: bool = True) -> tuple[dict, list[str]]:
     """Read, check and convert every split.
 
     files: split -> local path or None; when no file is given at all, `dataset_name` is loaded from the Hub.
     label_names: the model's labels; None takes the Hub split's ClassLabel names, else dair-ai's six.
     Returns ({split: Dataset}, label_names). A label that never occurs is an error in train and a
-    warning in validation / test.
+    warning in validation / test. `require_train=False` (evaluating a trained checkpoint) accepts local
+    files without a training file.
     """
     if any(files.values()):
-        if not files.get("train"):
+        if require_train and not files.get("train"):
             raise DataError("--train_file is required when local files are given")
         raw = {split: read_file(path) for split, path in files.items() if path}
         sources = {split: str(files[split]) for split in raw}

@@ -5,6 +5,8 @@
         --train_file ../shared/data/emotion/train.txt --validation_file ../shared/data/emotion/validation.txt \\
         --test_file ../shared/data/emotion/test.txt --output_dir runs/cmhl
     python train.py args.json                                     # or args.yaml: the same arguments in a file
+    python train.py --model_name_or_path runs/cmhl --validation_file validation.txt --test_file test.txt \
+        --output_dir runs/cmhl/eval                               # no --train_file: evaluate a trained checkpoint
 
 Arguments: `ModelArguments`, `DataArguments`, `CMHLArguments` below, and the stock `TrainingArguments`
 (with defaults for this task: evaluate and save every epoch, keep the best checkpoint on validation
@@ -60,7 +62,8 @@ class DataArguments:
                 "is given. With local files it names the data set in the model card."})
     train_file: str | None = field(default=None, metadata={
         "help": "Local training data: dair-ai 'text;label' .txt, .csv/.tsv, .jsonl or .parquet with columns text "
-                "and label (a name or an index); optional valence [-1, 1] and intensity [0, 1] columns."})
+                "and label (a name or an index); optional valence [-1, 1] and intensity [0, 1] columns. Without it, "
+                "a CMHL checkpoint given as --model_name_or_path is evaluated on the other files, nothing is trained."})
     validation_file: str | None = field(default=None, metadata={"help": "Local validation data (model selection)."})
     test_file: str | None = field(default=None, metadata={"help": "Local test data (final numbers only)."})
     class_names: str | None = field(default=None, metadata={
@@ -203,6 +206,21 @@ def check_hub_reachable(model_args: ModelArguments, data_args: DataArguments):
             "to use models and data sets already in the local cache.")
 
 
+def check_evaluation_only(model_args: ModelArguments, data_args: DataArguments, training_args) -> bool:
+    """Local files without --train_file: evaluate a trained CMHL checkpoint on them, with the metrics and
+    figures of a training run (run_glue's --do_eval/--do_predict without --do_train). Anything else that
+    lacks training data is an error."""
+    if data_args.train_file or not (data_args.validation_file or data_args.test_file):
+        return False
+    path = model_args.model_name_or_path
+    if not is_cmhl_checkpoint(path):
+        raise DataError(f"no --train_file: evaluation alone needs a trained CMHL checkpoint as --model_name_or_path, "
+                        f"and {path} is not one (its config.json has no CMHL auto_map); give --train_file to train")
+    if training_args.push_to_hub:
+        raise DataError("no --train_file: nothing is trained, so there is nothing to --push_to_hub")
+    return True
+
+
 def is_complete_checkpoint(path: Path) -> bool:
     """Trainer writes trainer_state.json last: a checkpoint without it was cut short (a killed run)."""
     return (path / "trainer_state.json").is_file() and any(path.glob("model*.safetensors"))
@@ -311,8 +329,10 @@ def main(argv: list[str]) -> dict:
 
     # ---- data: read and check every row before anything trains ----
     files = {"train": data_args.train_file, "validation": data_args.validation_file, "test": data_args.test_file}
+    evaluation_only = check_evaluation_only(model_args, data_args, training_args)
     wanted = data_args.class_names.split(",") if data_args.class_names else checkpoint_labels(model_args.model_name_or_path)
-    splits, label_names = load_splits(files, data_args.dataset_name, wanted, data_args.drop_invalid_rows, logger.warning)
+    splits, label_names = load_splits(files, data_args.dataset_name, wanted, data_args.drop_invalid_rows, logger.warning,
+                                      require_train=not evaluation_only)
     if "validation" not in splits:
         raise DataError("no validation split: give --validation_file (model selection needs one)")
 
@@ -325,25 +345,27 @@ def main(argv: list[str]) -> dict:
         raise DataError(f"{error} (set it with the CMHL arguments, see --help)") from error
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
     tokenized = tokenize(splits, tokenizer, data_args, training_args)
-    if training_args.should_save:  # checkpoint pushes upload output_dir: the code files must be there first
+    if training_args.should_save and not evaluation_only:  # checkpoint pushes upload output_dir: code files first
         Path(training_args.output_dir).mkdir(parents=True, exist_ok=True)
         custom_object_save(model, training_args.output_dir, config=model.config)
 
     # ---- Trainer ----
     term_logger = LossTermLogger()
     trainer = CMHLTrainer(
-        model=model, args=training_args, train_dataset=tokenized["train"], eval_dataset=tokenized["validation"],
+        model=model, args=training_args, train_dataset=tokenized.get("train"), eval_dataset=tokenized["validation"],
         processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=CMHLMetrics(model.config),
     )
     trainer.loss_term_logger = term_logger
     trainer.callback_handler.callbacks.insert(0, term_logger)  # first, so printers and trackers see the terms
 
-    resume = resolve_resume(training_args.resume_from_checkpoint, training_args.output_dir)
-    train_result = trainer.train(resume_from_checkpoint=resume)
-    trainer.save_model()
-    results = {**train_result.metrics, "world_size": training_args.world_size}
-    trainer.save_metrics("train", results)
+    results = {"world_size": training_args.world_size}
+    if not evaluation_only:
+        resume = resolve_resume(training_args.resume_from_checkpoint, training_args.output_dir)
+        train_result = trainer.train(resume_from_checkpoint=resume)
+        trainer.save_model()
+        results = {**train_result.metrics, **results}
+        trainer.save_metrics("train", results)
 
     # ---- metrics: best checkpoint on validation, then test once ----
     eval_metrics = trainer.evaluate()
@@ -362,6 +384,8 @@ def main(argv: list[str]) -> dict:
                                 final.label_ids[0], trainer.model.config, "test" if test_metrics else "validation")
 
     # ---- push and card (push_to_hub writes Trainer's generated card: ours replaces it afterwards) ----
+    if evaluation_only:  # nothing was trained: metrics and figures only, no model, no card
+        return {**results, **eval_metrics, **(test_metrics or {})}
     if training_args.push_to_hub:
         trainer.push_to_hub(commit_message="End of training")
     if trainer.is_world_process_zero():

@@ -101,6 +101,32 @@ def test_model_card_metadata_and_widget_outputs_are_real(minilm_run, tmp_path):
         assert [o["score"] for o in example["output"]] == pytest.approx([s["score"] for s in scores], abs=1e-4)
 
 
+def test_evaluation_alone_reproduces_the_training_runs_metrics(minilm_run, tmp_path):
+    """No --train_file: the trained checkpoint is evaluated with the same metrics, figures, no new model."""
+    out = tmp_path / "eval"
+    evaluation = ["--validation_file", EMOTION / "validation.txt", "--test_file", EMOTION / "test.txt",
+                  "--max_eval_samples", 128, "--max_predict_samples", 128, "--max_seq_length", 64]
+    run_train(["--model_name_or_path", minilm_run, *evaluation, "--output_dir", out], cwd=tmp_path)
+    trained = json.loads((minilm_run / "all_results.json").read_text())
+    evaluated = json.loads((out / "all_results.json").read_text())
+    compared = [k for k in trained if k.startswith(("eval_", "test_")) and "runtime" not in k and "per_second" not in k]
+    assert len(compared) > 30
+    for key in compared:
+        assert evaluated[key] == pytest.approx(trained[key], abs=1e-6), key
+    assert "train_loss" not in evaluated
+    files = set(os.listdir(out))
+    assert {"confusion_matrix_counts.png", "circumplex.png", "reliability_diagram.png"} <= files
+    assert not files & {"model.safetensors", "config.json", "README.md", "modeling_cmhl.py"}
+
+
+def test_evaluation_alone_needs_a_cmhl_checkpoint(minilm_path, tmp_path):
+    run = subprocess.run([sys.executable, str(REPO / "train.py"), "--model_name_or_path", str(minilm_path),
+                          "--validation_file", str(EMOTION / "validation.txt"), "--output_dir", str(tmp_path / "o")],
+                         cwd=tmp_path, capture_output=True, text=True, timeout=300, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    assert run.returncode == 2
+    assert "no --train_file" in run.stderr and str(minilm_path) in run.stderr and "not" in run.stderr
+
+
 # ---- mechanics on the tiny checkpoint ----
 
 def test_two_processes(tiny_checkpoint, tmp_path):
