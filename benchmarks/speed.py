@@ -1,8 +1,9 @@
 """Speed and memory: CMHL against the stock AutoModelForSequenceClassification on the same encoder.
 
-In one process, alternating the two models repeat by repeat (so that drift of the machine hits both):
-training step time (forward + backward + AdamW step, batch 32 of real dair-ai texts), inference
-throughput of the model and of the text-classification pipeline. Peak memory is the peak resident set of
+In one process, the two models take turns item by item (training step by training step, inference batch by
+batch, pipeline chunk by chunk, on identical inputs, alternating which goes first), so that drift of a
+shared machine hits both alike: training step time (forward + backward + AdamW step, batch 32 of real
+dair-ai texts), inference throughput of the model and of the text-classification pipeline. Peak memory is the peak resident set of
 a child process per model running the same training steps (alternating too). Ratios are CMHL / stock,
 reported as mean and standard deviation over repeats (times and memory: below 1 means CMHL costs less). Also: how CMHL inference time grows with the
 number of texts.
@@ -46,44 +47,65 @@ def build(kind: str, backbone: str, device: str):
     return model.to(device)
 
 
-def training_steps(model, tokenizer, texts, labels, steps, batch_size, device) -> list[float]:
-    """Seconds per training step (forward + backward + AdamW step) for `steps` batches."""
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
-    model.train()
-    times = []
-    for step in range(steps):
+def paired(kinds_in_order, work, count):
+    """Seconds per item for each kind, timed item by item and alternating which kind goes first, so that
+    any drift of a shared machine (clock, other processes) hits both kinds alike: the ratio of the sums is
+    a paired comparison on identical inputs.   work(kind, i) runs item i for one kind."""
+    seconds = {kind: [] for kind in kinds_in_order}
+    for i in range(count):
+        order = kinds_in_order if i % 2 == 0 else kinds_in_order[::-1]
+        for kind in order:
+            begin = time.perf_counter()
+            work(kind, i)
+            seconds[kind].append(time.perf_counter() - begin)
+    return seconds
+
+
+def training_step_seconds(models, tokenizer, texts, labels, steps, batch_size, device) -> dict:
+    """Seconds per training step (forward + backward + AdamW step), each model on the same batches;
+    the first step of each (allocation, warm-up) is dropped."""
+    optimizers = {kind: torch.optim.AdamW(model.parameters(), lr=1e-5) for kind, model in models.items()}
+    batches = []
+    for step in range(steps + 1):
         start = step * batch_size % (len(texts) - batch_size)
         batch = tokenizer(texts[start:start + batch_size], padding=True, truncation=True, max_length=128,
                           return_tensors="pt").to(device)
-        target = torch.tensor(labels[start:start + batch_size], device=device)
-        sync(device)
-        begin = time.perf_counter()
+        batches.append((batch, torch.tensor(labels[start:start + batch_size], device=device)))
+
+    def step(kind, i):
+        model, optimizer = models[kind], optimizers[kind]
+        model.train()
+        batch, target = batches[i]
         model(**batch, labels=target).loss.backward()
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
         sync(device)
-        times.append(time.perf_counter() - begin)
-    return times
+
+    seconds = paired(tuple(models), step, steps + 1)
+    return {kind: times[1:] for kind, times in seconds.items()}
 
 
-@torch.no_grad()
-def inference_seconds(model, tokenizer, texts, batch_size, device) -> float:
-    model.eval()
-    sync(device)
-    begin = time.perf_counter()
-    for start in range(0, len(texts), batch_size):
-        batch = tokenizer(texts[start:start + batch_size], padding=True, truncation=True, max_length=128,
-                          return_tensors="pt").to(device)
+def inference_seconds(models, tokenizer, texts, batch_size, device) -> dict:
+    """Seconds per batch of `batch_size` texts (tokenize, forward without gradients, softmax to the CPU)."""
+    chunks = [texts[i:i + batch_size] for i in range(0, len(texts), batch_size)]
+
+    @torch.no_grad()
+    def infer(kind, i):
+        model = models[kind].eval()
+        batch = tokenizer(chunks[i], padding=True, truncation=True, max_length=128, return_tensors="pt").to(device)
         model(**batch).logits.softmax(-1).cpu()
-    sync(device)
-    return time.perf_counter() - begin
+        sync(device)
+
+    return paired(tuple(models), infer, len(chunks))
 
 
-def pipeline_seconds(model, tokenizer, texts, batch_size, device) -> float:
-    classifier = pipeline("text-classification", model=model, tokenizer=tokenizer, device=device)
-    begin = time.perf_counter()
-    classifier(texts, batch_size=batch_size, truncation=True, max_length=128)
-    return time.perf_counter() - begin
+def pipeline_seconds(models, tokenizer, texts, batch_size, device) -> dict:
+    """Seconds per chunk of 2 x `batch_size` texts through each model's text-classification pipeline."""
+    classifiers = {kind: pipeline("text-classification", model=model, tokenizer=tokenizer, device=device)
+                   for kind, model in models.items()}
+    chunks = [texts[i:i + 2 * batch_size] for i in range(0, len(texts), 2 * batch_size)]
+    return paired(tuple(models), lambda kind, i: classifiers[kind](chunks[i], batch_size=batch_size, truncation=True,
+                                                                   max_length=128), len(chunks))
 
 
 def sync(device):
@@ -127,7 +149,7 @@ def main():
     tokenizer = AutoTokenizer.from_pretrained(args.backbone)
     if args.child:
         model = build(args.child, args.backbone, args.device)
-        training_steps(model, tokenizer, texts, labels, args.steps, args.batch_size, args.device)
+        training_step_seconds({args.child: model}, tokenizer, texts, labels, args.steps, args.batch_size, args.device)
         print(json.dumps({"peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
         return
 
@@ -136,21 +158,21 @@ def main():
                                                             "pipeline_ms_per_text", "peak_rss_mb")}
     inference_texts = texts[:args.inference_texts]
     for repeat in range(args.repeats):
-        order = ("cmhl", "stock") if repeat % 2 == 0 else ("stock", "cmhl")
-        for kind in order:
-            model = models[kind]
-            steps = training_steps(model, tokenizer, texts, labels, args.steps + 1, args.batch_size, args.device)
-            measured["train_step_s"][kind].append(statistics.median(steps[1:]))  # first step warms up
-            seconds = inference_seconds(model, tokenizer, inference_texts, 64, args.device)
-            measured["inference_ms_per_text"][kind].append(1000 * seconds / len(inference_texts))
-            seconds = pipeline_seconds(model, tokenizer, inference_texts, 64, args.device)
-            measured["pipeline_ms_per_text"][kind].append(1000 * seconds / len(inference_texts))
+        kinds = ("cmhl", "stock") if repeat % 2 == 0 else ("stock", "cmhl")
+        ordered = {kind: models[kind] for kind in kinds}
+        steps = training_step_seconds(ordered, tokenizer, texts, labels, args.steps, args.batch_size, args.device)
+        inference = inference_seconds(ordered, tokenizer, inference_texts, 64, args.device)
+        through_pipeline = pipeline_seconds(ordered, tokenizer, inference_texts, 64, args.device)
+        for kind in kinds:
+            measured["train_step_s"][kind].append(statistics.fmean(steps[kind]))
+            measured["inference_ms_per_text"][kind].append(1000 * sum(inference[kind]) / len(inference_texts))
+            measured["pipeline_ms_per_text"][kind].append(1000 * sum(through_pipeline[kind]) / len(inference_texts))
             measured["peak_rss_mb"][kind].append(memory_child(kind, args))
         print(f"repeat {repeat + 1}/{args.repeats} done", flush=True)
 
     scaling = {}
     for count in args.scaling:
-        seconds = inference_seconds(models["cmhl"], tokenizer, texts[:count], 64, args.device)
+        seconds = sum(inference_seconds({"cmhl": models["cmhl"]}, tokenizer, texts[:count], 64, args.device)["cmhl"])
         scaling[count] = {"seconds": seconds, "ms_per_text": 1000 * seconds / count}
     result = {
         "backbone": str(args.backbone), "device": args.device, "torch": torch.__version__,
