@@ -35,6 +35,8 @@ CELLS = {  # CMHL settings per cell; everything else is the same budget
 }
 REPORTED = ("test_accuracy", "test_macro_f1", "test_weighted_f1", "test_f1_love", "test_f1_surprise",
             "test_contradiction_rate", "test_valence_agreement", "eval_macro_f1", "train_runtime")
+REPORTED_VALIDATION = ("eval_accuracy", "eval_macro_f1", "eval_f1_love", "eval_f1_surprise", "eval_contradiction_rate",
+                       "eval_valence_agreement")
 
 
 def default_backbone() -> str:
@@ -67,7 +69,8 @@ def run_cell(cell: str, seed: int, args) -> dict:
     results = json.loads((output_dir / "all_results.json").read_text())
     for checkpoint in output_dir.glob("checkpoint-*"):
         shutil.rmtree(checkpoint)
-    return {"cell": cell, "seed": seed, "tag": args.tag, "wall_seconds": round(time.time() - start, 1),
+    return {"cell": cell, "seed": seed, "tag": args.tag, "cmhl_settings": {**CELLS[cell], **json.loads(args.cmhl)},
+            "wall_seconds": round(time.time() - start, 1),
             "command": " ".join(command), "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
             "torch": torch.__version__, "transformers": transformers.__version__, "results": results}
 
@@ -95,29 +98,35 @@ def read_test_once(path: Path, args) -> dict:
     return record
 
 
-def report(results_dir: Path, tag: str) -> str:
+def report(results_dir: Path, tags: list[str], columns=REPORTED) -> str:
+    """Markdown table: one row per tag and cell that has results, mean ± standard deviation over seeds."""
     rows = {}
-    for path in sorted(results_dir.glob(f"{tag}-*.json")):
+    for path in sorted(results_dir.glob("*.json")):
         record = json.loads(path.read_text())
-        rows.setdefault(record["cell"], []).append(record)
-    header = "| cell | seeds | " + " | ".join(k.replace("test_", "") for k in REPORTED) + " |"
-    lines = [header, "|" + "---|" * (len(REPORTED) + 2)]
-    for cell in CELLS:
-        records = rows.get(cell, [])
-        if not records:
-            lines.append(f"| {cell} | 0 | " + " | ".join("not run" for _ in REPORTED) + " |")
-            continue
-        cells = []
-        for key in REPORTED:
-            if key == "test_valence_agreement" and CELLS[cell].get("valence_weight") == 0:
-                cells.append("untrained head")  # a random valence head's sign says nothing
+        if record["tag"] in tags:
+            rows.setdefault((record["tag"], record["cell"]), []).append(record)
+    header = "| cell | seeds | " + " | ".join(k.replace("test_", "") for k in columns) + " |"
+    lines = [header, "|" + "---|" * (len(columns) + 2)]
+    for tag in tags:
+        for cell in CELLS:
+            records = rows.get((tag, cell), [])
+            name = cell if len(tags) == 1 else f"{tag}: {cell}"
+            if not records:
+                if len(tags) == 1:
+                    lines.append(f"| {name} | 0 | " + " | ".join("not run" for _ in columns) + " |")
                 continue
-            values = [r["results"].get(key, float("nan")) for r in records]
-            digits = 0 if key == "train_runtime" else 4
-            spread = f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else ""
-            cells.append(f"{statistics.fmean(values):.{digits}f}{spread}")
-        seeds = ",".join(str(r["seed"]) for r in records)
-        lines.append(f"| {cell} | {seeds} | " + " | ".join(cells) + " |")
+            cells = []
+            for key in columns:
+                settings = {**CELLS[cell], **records[0].get("cmhl_settings", {})}
+                if key.endswith("valence_agreement") and settings.get("valence_weight") == 0:
+                    cells.append("untrained head")  # a random valence head's sign says nothing
+                    continue
+                values = [r["results"].get(key, float("nan")) for r in records]
+                digits = 0 if key == "train_runtime" else 4
+                spread = f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else ""
+                cells.append(f"{statistics.fmean(values):.{digits}f}{spread}")
+            seeds = ",".join(str(r["seed"]) for r in records)
+            lines.append(f"| {name} | {seeds} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
@@ -137,7 +146,8 @@ def main():
     parser.add_argument("--data_dir", default=str(REPO.parent / "shared" / "data" / "emotion"))
     parser.add_argument("--results_dir", default=str(REPO / "benchmarks" / "results" / "quality"))
     parser.add_argument("--runs_dir", default=str(REPO / "runs" / "quality"))
-    parser.add_argument("--tag", default="minilm", help="names this study's result files")
+    parser.add_argument("--tag", nargs="+", default=["minilm"],
+                        help="names this study's result files (--report: several tags, one table)")
     parser.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44])
     parser.add_argument("--ablation_seeds", nargs="+", type=int, default=[42], help="seeds of the ablation cells")
@@ -154,15 +164,20 @@ def main():
     parser.add_argument("--max_eval_samples", type=int)
     parser.add_argument("--max_predict_samples", type=int)
     parser.add_argument("--report", action="store_true", help="only print the table of finished cells")
+    parser.add_argument("--validation", action="store_true", help="--report: validation columns (tuning attempts)")
+    parser.add_argument("--markdown_marker", help="--report: the markers' name (default quality-<first tag>)")
     parser.add_argument("--markdown", type=Path, help="also write the table between the quality markers of this file")
     args = parser.parse_args()
     results_dir = Path(args.results_dir)
     if args.report:
-        table = report(results_dir, args.tag)
+        table = report(results_dir, args.tag, REPORTED_VALIDATION if args.validation else REPORTED)
         print(table)
         if args.markdown:
-            write_between_markers(args.markdown, f"quality-{args.tag}", table)
+            write_between_markers(args.markdown, args.markdown_marker or f"quality-{args.tag[0]}", table)
         return
+    if len(args.tag) > 1:
+        sys.exit("--tag: one tag when running cells (several only with --report)")
+    args.tag = args.tag[0]
     if args.read_test:
         for seed in args.seeds:
             for cell in args.cells:
@@ -170,7 +185,7 @@ def main():
                 if path.exists() and "test_macro_f1" not in json.loads(path.read_text())["results"]:
                     path.write_text(json.dumps(read_test_once(path, args), indent=2))
                     print(f"{path.name}: test read")
-        print(report(results_dir, args.tag))
+        print(report(results_dir, [args.tag]))
         return
     args.backbone = args.backbone or default_backbone()
     results_dir.mkdir(parents=True, exist_ok=True)
@@ -185,7 +200,7 @@ def main():
         record = run_cell(cell, seed, args)
         path.write_text(json.dumps(record, indent=2))
         print(f"wrote {path.name}: validation macro F1 {record['results']['eval_macro_f1']:.4f}")
-    print(report(results_dir, args.tag))
+    print(report(results_dir, [args.tag]))
 
 
 if __name__ == "__main__":
