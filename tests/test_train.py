@@ -59,10 +59,12 @@ def test_results_have_every_metric(minilm_run):
     assert results["world_size"] == 1 and results["train_loss"] > 0
     history = [entry for entry in log_history(minilm_run) if "loss" in entry]
     assert len(history) == 8  # 40 steps, a log every 5
+    config = json.loads((minilm_run / "config.json").read_text())  # the default weights, as trained
+    terms = ("emotion", "valence", "intensity", "contradiction")
+    assert all(config[f"{term}_weight"] > 0 for term in terms)
     for entry in history:
-        assert {"loss_emotion", "loss_valence", "loss_intensity", "loss_contradiction"} <= set(entry)
-        weighted = (entry["loss_emotion"] + 0.5 * (entry["loss_valence"] + entry["loss_intensity"]
-                                                   + entry["loss_contradiction"]))
+        assert {f"loss_{term}" for term in terms} <= set(entry)
+        weighted = sum(config[f"{term}_weight"] * entry[f"loss_{term}"] for term in terms)
         assert weighted == pytest.approx(entry["loss"], rel=1e-3)
     assert history[-1]["loss_emotion"] < history[0]["loss_emotion"] - 0.15  # it learns
 
