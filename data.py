@@ -8,9 +8,12 @@ Nothing is dropped silently: a bad row stops the run with a `DataError` naming t
 row) and the value, unless the caller asks to drop bad rows, and then every dropped row is reported.
 """
 
+import argparse
 import csv
 import json
 import math
+import os
+import sys
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +42,37 @@ class Row:
     targets: dict = field(default_factory=dict)
 
 
-# ---- readers: each yields Rows and raises DataError on a structural problem ----
+# ---- reading text files: one place for every tool (train.py, predict.py, evaluate_cmhl.py, export_onnx.py) ----
+
+csv.field_size_limit(sys.maxsize)  # a text may be long; the model truncates, the reader must not fail
+_SNIFF_BYTES = 1 << 20
+
+
+def read_lines(path: Path):
+    """Yield (line number, line without its ending) for every line of a UTF-8 text file, streaming.
+
+    Lines end in \\n or \\r\\n; a file with no \\n at all but with \\r (old Mac line endings) ends lines in \\r.
+    A UTF-8 byte-order mark at the start (Excel's "CSV UTF-8") is dropped. A line that is not UTF-8 stops
+    with its number; every line is yielded, empty ones included, so numbers are the editor's."""
+    with open(path, "rb") as handle:
+        head = handle.read(_SNIFF_BYTES)
+        separator = b"\r" if b"\n" not in head and b"\r" in head else b"\n"
+        if head.startswith(b"\xef\xbb\xbf"):
+            head = head[3:]
+        number, pending = 0, head
+        while True:
+            chunk = handle.read(_SNIFF_BYTES)
+            pieces = (pending + chunk).split(separator)
+            pending = pieces.pop()  # the unfinished last line, completed by the next chunk
+            for raw in pieces:
+                number += 1
+                yield number, _decode(path, number, raw.removesuffix(b"\r"))
+            if not chunk:
+                break
+        if pending:
+            number += 1
+            yield number, _decode(path, number, pending.removesuffix(b"\r"))
+
 
 def _decode(path: Path, number: int, raw: bytes) -> str:
     try:
@@ -48,41 +81,79 @@ def _decode(path: Path, number: int, raw: bytes) -> str:
         raise DataError(f"{path}, line {number}: not UTF-8 ({error.reason} at byte {error.start}): {raw[:80]!r}")
 
 
+def delimited_records(path: Path, header: bool = True):
+    """Yield (line number, fields) of a .csv / .tsv file, one record per physical line, so that a file reads
+    as a person sees it in an editor: a record never spans lines and a line is never merged into another.
+
+    TSV: quotes are ordinary characters (a tab cannot be part of a text, so nothing needs quoting).
+    CSV: standard quoting ("a, b" and "" for a quote) within a line; a quote that opens and does not close
+    on its line is an error naming the line (csv would otherwise swallow the following lines into one text).
+    With `header`, the first record is yielded first like any other. Blank lines are skipped."""
+    tsv = path.suffix.lower() == ".tsv"
+    for number, line in read_lines(path):
+        if not line.strip():
+            continue
+        if tsv:
+            yield number, line.split("\t")
+            continue
+        try:
+            fields = next(csv.reader([line], strict=True))
+        except csv.Error as error:
+            raise DataError(f"{path}, line {number}: malformed CSV ({error}): a quoted field must close on its own "
+                            f"line (texts with line breaks: use .jsonl); got {line[:80]!r}") from None
+        yield number, fields
+
+
+def check_text_encodable(where: str, text: str):
+    """A text must be encodable as UTF-8 (a lone UTF-16 surrogate from a JSON escape like \\ud83d is not)."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as error:
+        raise DataError(f"{where}: the text holds {text[error.start:error.end]!r}, a lone UTF-16 surrogate that no "
+                        f"encoder reads; expected Unicode text") from None
+
+
+# ---- labelled-data readers: each yields Rows and raises DataError on a structural problem ----
+
 def _read_txt(path: Path):
     """dair-ai's format: `text;label` a line. A text may itself contain ';': the label follows the last."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = _decode(path, number, raw).rstrip("\r\n")
-            if ";" not in line:
-                raise DataError(f"{path}, line {number}: expected 'text;label', found no ';' in {line[:80]!r}")
-            text, label = line.rsplit(";", 1)
-            yield Row(f"{path}, line {number}", text, label.strip())
+    for number, line in read_lines(path):
+        if ";" not in line:
+            raise DataError(f"{path}, line {number}: expected 'text;label', found no ';' in {line[:80]!r}")
+        text, label = line.rsplit(";", 1)
+        yield Row(f"{path}, line {number}", text, label.strip())
 
 
 def _read_delimited(path: Path):
-    delimiter = "\t" if path.suffix == ".tsv" else ","
-    with open(path, "rb") as handle:
-        lines = [_decode(path, n, raw) for n, raw in enumerate(handle, start=1)]
-    reader = csv.DictReader(lines, delimiter=delimiter)
-    _require_columns(path, reader.fieldnames or [])
-    for record in reader:
-        yield _row_from_record(f"{path}, line {reader.line_num}", record)
+    records = delimited_records(path)
+    first = next(records, None)
+    columns = first[1] if first else []
+    _require_columns(path, columns)
+    for number, values in records:
+        if len(values) != len(columns):
+            raise DataError(f"{path}, line {number}: expected {len(columns)} fields {columns}, got {len(values)}: "
+                            f"{values!r:.120}")
+        yield _row_from_record(f"{path}, line {number}", dict(zip(columns, values)))
 
 
 def _read_jsonl(path: Path):
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = _decode(path, number, raw).strip()
-            if not line:
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise DataError(f"{path}, line {number}: not valid JSON ({error.msg}): {line[:80]!r}")
-            if not isinstance(record, dict):
-                raise DataError(f"{path}, line {number}: expected a JSON object, got {line[:80]!r}")
-            _require_columns(path, record, f"line {number}")
-            yield _row_from_record(f"{path}, line {number}", record)
+    for number, line in read_lines(path):
+        if not line.strip():
+            continue  # a blank line between records holds no record
+        record = json_record(path, number, line)
+        _require_columns(path, record, f"line {number}")
+        yield _row_from_record(f"{path}, line {number}", record)
+
+
+def json_record(path: Path, number: int, line: str) -> dict:
+    """One JSON Lines record: a JSON object, or a DataError naming the line."""
+    try:
+        record = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise DataError(f"{path}, line {number}: not valid JSON ({error.msg}): {line[:80]!r}") from None
+    if not isinstance(record, dict):
+        raise DataError(f"{path}, line {number}: expected a JSON object, got {line[:80]!r}")
+    return record
 
 
 def _read_parquet(path: Path):
@@ -190,6 +261,7 @@ def check_rows(rows: list[Row], label_names: list[str], source: str, drop_invali
         try:
             if not isinstance(row.text, str) or not row.text.strip():
                 raise DataError(f"{row.where}: empty text (label {row.label!r})")
+            check_text_encodable(row.where, row.text)
             label = _label_index(row, label_names)
             valence, intensity = _target(row, "valence"), _target(row, "intensity")
         except DataError as error:
@@ -253,3 +325,26 @@ def load_splits(files: dict, dataset_name: str | None, label_names: list[str] | 
         if absent:
             log(f"warning: {sources[split]}: no example of label(s) {absent}; their F1 is undefined there")
     return splits, label_names
+
+
+def refuse_overwrite(outputs, inputs):
+    """Stop before a tool writes over something it reads: an output (file or folder) that is one of the
+    inputs, compared as files (the same inode, however the path is spelled: `./x`, `a/../x`, a link), not as
+    strings. outputs, inputs: paths; None entries and paths that do not exist (a Hub id) are skipped."""
+    inputs = [Path(p) for p in inputs if p is not None and Path(p).exists()]
+    for output in (Path(p) for p in outputs if p is not None):
+        for source in inputs:
+            if output.exists() and os.path.samefile(output, source):
+                raise DataError(f"{output}: this output is also an input ({source}); refusing to write over it. "
+                                "Choose another output path")
+
+
+def positive_int(value: str) -> int:
+    """argparse type of a count or a size: a whole number >= 1 (argparse names the option and exits 2)."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}")
+    return number

@@ -21,7 +21,6 @@ and the four figures of `plots.write_figures`. An unknown label stops the run na
 """
 
 import argparse
-import csv
 import json
 import sys
 from collections import Counter
@@ -29,8 +28,9 @@ from pathlib import Path
 
 import numpy as np
 
-from data import DataError, Row, read_file
+from data import DataError, Row, delimited_records, positive_int, read_file, refuse_overwrite
 from metrics import (classification_metrics, contradiction_rate, expected_calibration_error, valence_agreement)
+import plots
 from plots import write_figures
 from predict import Predictor
 
@@ -43,15 +43,12 @@ def read_rows(path: Path, column_names: list[str] | None) -> list[Row]:
         raise DataError(f"{path}: --column_names is for header-less .csv/.tsv files and must name 'text' and "
                         f"'label', got {column_names}")
     rows = []
-    with open(path, encoding="utf-8", newline="") as handle:
-        reader = csv.reader(handle, delimiter="\t" if path.suffix == ".tsv" else ",", quoting=csv.QUOTE_NONE
-                            if path.suffix == ".tsv" else csv.QUOTE_MINIMAL)
-        for record in reader:
-            where = f"{path}, line {reader.line_num}"
-            if len(record) != len(column_names):
-                raise DataError(f"{where}: expected {len(column_names)} columns {column_names}, got {len(record)}")
-            values = dict(zip(column_names, record))
-            rows.append(Row(where, values["text"], values["label"]))
+    for number, record in delimited_records(path):  # quoting as data.delimited_records: one record a line
+        where = f"{path}, line {number}"
+        if len(record) != len(column_names):
+            raise DataError(f"{where}: expected {len(column_names)} columns {column_names}, got {len(record)}")
+        values = dict(zip(column_names, record))
+        rows.append(Row(where, values["text"], values["label"]))
     if not rows:
         raise DataError(f"{path}: the file holds no rows")
     return rows
@@ -61,13 +58,23 @@ class LabelMapping:
     """A corpus's labels -> the model's labels, from a mapping file (see the module docstring)."""
 
     def __init__(self, path: Path, model_labels: list[str]):
-        spec = json.loads(Path(path).read_text(encoding="utf-8"))
+        try:
+            spec = json.loads(Path(path).read_bytes().decode("utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise DataError(f"{path}: expected a UTF-8 JSON mapping file ({error})") from None
+        if not isinstance(spec, dict):
+            raise DataError(f"{path}: expected a JSON object with 'mapping' (see evaluate_cmhl.py), got "
+                            f"{type(spec).__name__}")
         self.path, self.mapping = path, spec.get("mapping")
         self.excluded = set(spec.get("excluded", []))
         self.source_labels = spec.get("source_labels")
         self.separator = spec.get("separator")
         if not isinstance(self.mapping, dict) or not self.mapping:
             raise DataError(f"{path}: expected a non-empty object under 'mapping'")
+        for key, expected in (("excluded", list), ("source_labels", (list, type(None))), ("separator", (str, type(None)))):
+            if not isinstance(spec.get(key, [] if key == "excluded" else None), expected):
+                raise DataError(f"{path}: '{key}' must be {'a list' if key != 'separator' else 'a string'}, got "
+                                f"{spec[key]!r}")
         wrong = sorted({v for v in self.mapping.values() if v not in model_labels})
         if wrong:
             raise DataError(f"{path}: mapping targets {wrong} are not labels of the model {model_labels}")
@@ -145,14 +152,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--label_mapping", required=True, type=Path, help="JSON mapping file (see above)")
     parser.add_argument("--column_names", help="comma-separated column names of a header-less .csv/.tsv")
     parser.add_argument("--output_dir", required=True, type=Path)
-    parser.add_argument("--max_samples", type=int, help="evaluate the first N texts only")
-    parser.add_argument("--max_length", type=int, default=128, help="tokens per text")
-    parser.add_argument("--batch_size", type=int, default=64)
+    parser.add_argument("--max_samples", type=positive_int, help="evaluate the first N texts only")
+    parser.add_argument("--max_length", type=positive_int, default=128, help="tokens per text")
+    parser.add_argument("--batch_size", type=positive_int, default=64)
     args = parser.parse_args(argv)
+    refuse_overwrite([args.output_dir, args.output_dir / "cross_domain_results.json", *plots.figure_paths(args.output_dir)],
+                     [args.test_file, args.label_mapping, args.model_name_or_path])
     rows = read_rows(args.test_file, args.column_names.split(",") if args.column_names else None)
     if args.max_samples:
         rows = rows[:args.max_samples]
-    predictor = Predictor(args.model_name_or_path, max_length=args.max_length)
+    predictor = Predictor(args.model_name_or_path, max_length=args.max_length, batch_size=args.batch_size)
     mapping = LabelMapping(args.label_mapping, predictor.label_names)
     results, arrays = evaluate(predictor, rows, mapping, args.batch_size)
     results.update(model=args.model_name_or_path, test_file=str(args.test_file), label_mapping=str(args.label_mapping))

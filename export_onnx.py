@@ -18,20 +18,25 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from torch.export import Dim
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+from data import DataError, positive_int, read_lines, refuse_overwrite
 
 TOLERANCE = 1e-4  # largest allowed |p_onnx - p_torch| on the check texts
 
 
 def read_texts(path: Path, limit: int) -> list[str]:
-    """The first `limit` texts of a file `train.py` reads as .txt ("text;label" lines) or of plain text lines."""
+    """The first `limit` texts of a file `train.py` reads as .txt ("text;label" lines) or of plain text lines;
+    an empty file or one of blank lines is an error (a check must check something)."""
     texts = []
-    with open(path, encoding="utf-8") as lines:
-        for line in lines:
-            line = line.rstrip("\n")
+    for _, line in read_lines(path):
+        if line.strip():
             texts.append(line.rsplit(";", 1)[0] if ";" in line else line)
-            if len(texts) == limit:
-                break
+        if len(texts) == limit:
+            break
+    if not texts:
+        raise DataError(f"{path}: no text to check the export on (the file is empty or blank)")
     return texts
 
 
@@ -42,11 +47,13 @@ def export(model_name_or_path: str, output_dir: Path, opset: int = 18) -> Path:
     output_dir.mkdir(parents=True, exist_ok=True)
     sample = tokenizer(["a first example text", "a second"], padding=True, return_tensors="pt")
     names = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in sample]
-    axes = {name: {0: "batch", 1: "sequence"} for name in names}
+    batch, sequence = Dim("batch"), Dim("sequence")
     path = output_dir / "model.onnx"
-    torch.onnx.export(model, (), str(path), kwargs={name: sample[name] for name in names}, input_names=names,
-                      output_names=["logits"], dynamic_axes={**axes, "logits": {0: "batch"}}, opset_version=opset,
-                      dynamo=False)
+    # torch.export-based exporter (dynamo=True), the one torch supports; the TorchScript exporter is deprecated
+    program = torch.onnx.export(model, (), kwargs={name: sample[name] for name in names}, input_names=names,
+                                output_names=["logits"], dynamic_shapes={name: {0: batch, 1: sequence} for name in names},
+                                opset_version=opset, dynamo=True)
+    program.save(str(path))
     tokenizer.save_pretrained(output_dir)
     model.config.save_pretrained(output_dir)
     return path
@@ -77,13 +84,15 @@ def main(argv=None) -> dict:
     parser.add_argument("--model_name_or_path", required=True, help="CMHL checkpoint folder or Hub id")
     parser.add_argument("--output_dir", required=True, type=Path)
     parser.add_argument("--check_file", type=Path, help="texts to compare ONNX and PyTorch on")
-    parser.add_argument("--check_samples", type=int, default=100)
-    parser.add_argument("--opset", type=int, default=18)
+    parser.add_argument("--check_samples", type=positive_int, default=100)
+    parser.add_argument("--opset", type=positive_int, default=18)
     args = parser.parse_args(argv)
+    refuse_overwrite([args.output_dir, args.output_dir / "model.onnx", args.output_dir / "config.json"],
+                     [args.model_name_or_path, args.check_file])
+    texts = read_texts(args.check_file, args.check_samples) if args.check_file else None  # before any export
     path = export(args.model_name_or_path, args.output_dir, args.opset)
     report = {"onnx": str(path)}
-    if args.check_file:
-        texts = read_texts(args.check_file, args.check_samples)
+    if texts:
         report.update(texts=len(texts), max_prob_diff=compare(path, args.model_name_or_path, texts),
                       tolerance=TOLERANCE)
         report["ok"] = report["max_prob_diff"] <= TOLERANCE
@@ -95,4 +104,8 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    try:
+        main()
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)

@@ -108,6 +108,11 @@ FIGURES = {"confusion_counts": "confusion_matrix_counts.png", "confusion_normali
            "circumplex": "circumplex.png", "reliability": "reliability_diagram.png"}
 
 
+def figure_paths(output_dir) -> list[Path]:
+    """The files `write_figures` writes into `output_dir`."""
+    return [Path(output_dir) / name for name in FIGURES.values()]
+
+
 def write_figures(output_dir, probabilities: np.ndarray, valence: np.ndarray, intensity: np.ndarray,
                   labels: np.ndarray, config, split: str) -> dict[str, Path]:
     """The four evaluation figures of one split as PNG files in `output_dir` (names in FIGURES).

@@ -22,57 +22,47 @@ import torch
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer
 
+from data import (DataError, check_text_encodable, delimited_records, json_record, positive_int, read_lines,
+                  refuse_overwrite)
 from metrics import ConsistencyCheck, softmax
 from modeling_cmhl import CMHLForSequenceClassification
 
-csv.field_size_limit(sys.maxsize)  # a text may be long; the model truncates, the reader must not fail
-
-
-class InputError(ValueError):
-    """A text file that cannot be read as asked; the message names the file, line and what was expected."""
-
-
-def _lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(line number, decoded line) one by one; a line that is not UTF-8 stops with its number."""
-    with open(path, "rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            try:
-                yield number, raw.decode("utf-8")
-            except UnicodeDecodeError as error:
-                raise InputError(f"{path}, line {number}: expected UTF-8 text ({error.reason} at byte "
-                                 f"{error.start}): {raw[:80]!r}") from None
+InputError = DataError  # a file that cannot be read as asked: the message names the file, line and what was expected
 
 
 def read_texts(path: Path, text_column: str = "text") -> Iterator[str]:
-    """Yield the texts of `path` one by one (see the module docstring for the formats)."""
+    """Yield the texts of `path` one by one (see the module docstring for the formats). One text per line of
+    .txt, per record of .jsonl, per line of .csv / .tsv after the header (data.delimited_records: a record never
+    spans lines), so the output has exactly one row per input text."""
     suffix = path.suffix.lower()
     if suffix not in (".txt", ".csv", ".tsv", ".jsonl"):
         raise InputError(f"{path}: expected a .txt, .csv, .tsv or .jsonl file, got {suffix or 'no extension'!r}")
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     if suffix == ".txt":
-        for _, line in _lines(path):
-            yield line.rstrip("\r\n")
+        for number, line in read_lines(path):
+            check_text_encodable(f"{path}, line {number}", line)
+            yield line
     elif suffix == ".jsonl":
-        for number, line in _lines(path):
+        for number, line in read_lines(path):
             if not line.strip():
                 continue  # a blank line between records holds no text
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as error:
-                raise InputError(f"{path}, line {number}: expected a JSON object, got {line[:80]!r} ({error.msg})")
-            if not isinstance(record, dict) or not isinstance(record.get(text_column), str):
+            record = json_record(path, number, line)
+            if not isinstance(record.get(text_column), str):
                 raise InputError(f"{path}, line {number}: expected a string under {text_column!r}, got {line[:80]!r}")
+            check_text_encodable(f"{path}, line {number}", record[text_column])
             yield record[text_column]
     else:
-        reader = csv.DictReader((line for _, line in _lines(path)), delimiter="\t" if suffix == ".tsv" else ",")
-        if text_column not in (reader.fieldnames or []):
-            raise InputError(f"{path}, line 1: expected a column {text_column!r} (--text_column), "
-                             f"got columns {reader.fieldnames}")
-        for record in reader:
-            if record[text_column] is None:
-                raise InputError(f"{path}, line {reader.line_num}: expected a value in column {text_column!r}")
-            yield record[text_column]
+        records = delimited_records(path)
+        _, columns = next(records, (1, []))
+        if text_column not in columns:
+            raise InputError(f"{path}, line 1: expected a column {text_column!r} (--text_column), got columns {columns}")
+        index = columns.index(text_column)
+        for number, values in records:
+            if len(values) != len(columns):
+                raise InputError(f"{path}, line {number}: expected {len(columns)} fields {columns}, got "
+                                 f"{len(values)}: {values!r:.120}")
+            yield values[index]
 
 
 def batches(texts: Iterator[str], size: int) -> Iterator[list[str]]:
@@ -87,10 +77,14 @@ def batches(texts: Iterator[str], size: int) -> Iterator[list[str]]:
 
 
 class Predictor:
-    """A CMHL checkpoint, its tokenizer and its consistency check, predicting batches of texts."""
+    """A CMHL checkpoint, its tokenizer and its consistency check, predicting lists of texts of any length in
+    batches of `batch_size`: memory is bounded by the batch and the model's input length, whatever the call."""
 
     def __init__(self, model_name_or_path: str, device: str | None = None, max_length: int | None = None,
-                 pad_to_multiple_of: int = 32):
+                 pad_to_multiple_of: int = 32, batch_size: int = 64):
+        for name, value in (("max_length", max_length), ("batch_size", batch_size)):
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+                raise InputError(f"{name}: expected a whole number >= 1, got {value!r}")
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.model = CMHLForSequenceClassification.from_pretrained(model_name_or_path).to(self.device).eval()
         self.tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
@@ -99,18 +93,42 @@ class Predictor:
         # Batches padded to a multiple of 32 tokens come in a handful of shapes, so the allocator reuses its
         # blocks instead of fragmenting over one shape per batch (memory stays flat over long files).
         self.pad_to_multiple_of = pad_to_multiple_of
+        self.batch_size = batch_size
         self.label_names = self.model.config.label_names
         self.consistency = ConsistencyCheck(self.model.config)
 
+    def encode(self, texts: list[str]) -> dict:
+        """Tokenise, truncated to `max_length` tokens, without ever tokenising more of a text than that needs:
+        a text is cut to a character prefix that already gives more tokens than kept (a margin of 16, so the
+        word at the cut is never among the kept tokens), doubling the prefix until it does or the text ends.
+        The ids are those of tokenising the whole text; the cost is bounded by max_length, not the text."""
+        budget = [16 * (self.max_length + 16)] * len(texts)
+        while True:
+            prefixes = [text[:chars] for text, chars in zip(texts, budget)]
+            lengths = self.tokenizer(prefixes, add_special_tokens=False, return_length=True)["length"]
+            short = [i for i, (text, chars, length) in enumerate(zip(texts, budget, lengths))
+                     if len(text) > chars and length <= self.max_length + 16]
+            if not short:
+                break
+            for i in short:
+                budget[i] *= 2
+        return self.tokenizer(prefixes, padding=True, truncation=True, max_length=self.max_length,
+                              pad_to_multiple_of=self.pad_to_multiple_of, return_tensors="pt").to(self.device)
+
     @torch.inference_mode()
     def __call__(self, texts: list[str]) -> dict[str, np.ndarray]:
-        """B texts -> probabilities (B, L), valence (B,), intensity (B,), consistent (B,) bool."""
-        inputs = self.tokenizer(texts, padding=True, truncation=True, max_length=self.max_length,
-                                pad_to_multiple_of=self.pad_to_multiple_of, return_tensors="pt").to(self.device)
-        out = self.model(**inputs)
-        probabilities = softmax(out.logits.float().cpu().numpy().astype(np.float64))
-        valence = out.valence.float().cpu().numpy()
-        return {"probabilities": probabilities, "valence": valence, "intensity": out.intensity.float().cpu().numpy(),
+        """N texts -> probabilities (N, L), valence (N,), intensity (N,), consistent (N,) bool; run in batches
+        of `batch_size`."""
+        parts = []
+        for start in range(0, len(texts), self.batch_size):
+            out = self.model(**self.encode(texts[start:start + self.batch_size]))
+            parts.append((out.logits.float().cpu().numpy().astype(np.float64), out.valence.float().cpu().numpy(),
+                          out.intensity.float().cpu().numpy()))
+        if not parts:
+            parts = [(np.zeros((0, len(self.label_names))), np.zeros(0, np.float32), np.zeros(0, np.float32))]
+        logits, valence, intensity = (np.concatenate(column) for column in zip(*parts))
+        probabilities = softmax(logits)
+        return {"probabilities": probabilities, "valence": valence, "intensity": intensity,
                 "consistent": self.consistency(probabilities, valence)}
 
     def rows(self, texts: list[str], first_row: int) -> Iterator[dict]:
@@ -151,7 +169,8 @@ class RowWriter:
 def predict_file(predictor: Predictor, input_file: Path, output_file: Path, text_column: str = "text",
                  batch_size: int = 64, progress: bool = True) -> int:
     """Predict every text of `input_file` into `output_file`; returns the number of texts."""
-    total = sum(1 for _ in read_texts(input_file, text_column))  # a cheap first pass: the bar's total
+    refuse_overwrite([output_file], [input_file])
+    total = sum(1 for _ in read_texts(input_file, text_column))  # a first pass checks every line and sizes the bar
     fields = ["row", "text", "label", *(f"p_{n}" for n in predictor.label_names), "valence", "intensity", "consistent"]
     writer = RowWriter(output_file, fields)
     done = 0
@@ -173,14 +192,15 @@ def main(argv=None) -> int:
     parser.add_argument("--input_file", required=True, type=Path)
     parser.add_argument("--output_file", required=True, type=Path)
     parser.add_argument("--text_column", default="text", help="column (CSV/TSV) or key (JSONL) of the text")
-    parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--max_length", type=int, help="tokens per text (default: what the encoder takes)")
+    parser.add_argument("--batch_size", type=positive_int, default=64)
+    parser.add_argument("--max_length", type=positive_int, help="tokens per text (default: what the encoder takes)")
     parser.add_argument("--device", help="cpu, cuda, ... (default: cuda if available)")
     parser.add_argument("--no_progress", action="store_true")
     args = parser.parse_args(argv)
     try:
+        refuse_overwrite([args.output_file], [args.input_file])
         next(read_texts(args.input_file, args.text_column), None)  # fail on a bad file before loading a model
-        predictor = Predictor(args.model_name_or_path, args.device, args.max_length)
+        predictor = Predictor(args.model_name_or_path, args.device, args.max_length, batch_size=args.batch_size)
         count = predict_file(predictor, args.input_file, args.output_file, args.text_column, args.batch_size,
                              progress=not args.no_progress)
     except (InputError, FileNotFoundError) as error:
