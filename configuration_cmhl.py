@@ -180,6 +180,9 @@ class CMHLConfig(PretrainedConfig):
     def get_config_dict(cls, pretrained_model_name_or_path, **kwargs):
         """Read config.json and nest the encoder's fields under `encoder_config` (the in-memory form)."""
         config_dict, kwargs = super().get_config_dict(pretrained_model_name_or_path, **kwargs)
+        if "id2label" not in config_dict:  # never fall back to dair-ai's names for a checkpoint's head
+            raise ValueError(f"CMHLConfig.id2label: the config.json of {pretrained_model_name_or_path} names no labels "
+                             "(id2label missing); a CMHL checkpoint's head rows mean nothing without their names")
         if config_dict.get("model_type", cls.model_type) != cls.model_type and "encoder_config" not in config_dict:
             own = set(cls.__dataclass_fields__) | _BASE_KWARGS
             encoder = {k: v for k, v in config_dict.items() if k not in own or k == "model_type"}
@@ -233,6 +236,9 @@ class CMHLConfig(PretrainedConfig):
             value = getattr(self, field)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 fail(field, "a finite number >= 0", value)
+        weights = ("emotion_weight", "valence_weight", "intensity_weight", "contradiction_weight")
+        if not any(getattr(self, name) > 0 for name in weights):
+            fail("emotion_weight", f"at least one of {weights} > 0 (with all 0 there is nothing to train)", 0)
         if not 0 < self.contradiction_threshold <= 0.5:
             fail("contradiction_threshold", "a probability in (0, 0.5]", self.contradiction_threshold)
         if not 0 <= self.label_smoothing < 1:

@@ -292,14 +292,15 @@ def missing_labels(dataset: datasets.Dataset, label_names: list[str]) -> list[st
 
 
 def load_splits(files: dict, dataset_name: str | None, label_names: list[str] | None, drop_invalid: bool,
-                log=print, require_train: bool = True) -> tuple[dict, list[str]]:
+                log=print, require_train: bool = True, limits: dict | None = None) -> tuple[dict, list[str]]:
     """Read, check and convert every split.
 
     files: split -> local path or None; when no file is given at all, `dataset_name` is loaded from the Hub.
     label_names: the model's labels; None takes the Hub split's ClassLabel names, else dair-ai's six.
     Returns ({split: Dataset}, label_names). A label that never occurs is an error in train and a
-    warning in validation / test. `require_train=False` (evaluating a trained checkpoint) accepts local
-    files without a training file.
+    warning in validation / test, checked on what is kept: `limits` (split -> N or None) keeps the first N
+    checked rows of a split. `require_train=False` (evaluating a trained checkpoint) accepts local files
+    without a training file.
     """
     if any(files.values()):
         if require_train and not files.get("train"):
@@ -318,6 +319,9 @@ def load_splits(files: dict, dataset_name: str | None, label_names: list[str] | 
         columns, dropped = check_rows(rows, label_names, sources[split], drop_invalid)
         if dropped:
             log(f"{sources[split]}: dropped {len(dropped)} invalid row(s) of {len(rows)}, as asked; first: {dropped[0]}")
+        limit = (limits or {}).get(split)
+        if limit is not None:
+            columns = {name: values[:limit] for name, values in columns.items()}
         splits[split] = to_dataset(columns)
         absent = missing_labels(splits[split], label_names)
         if absent and split == "train":

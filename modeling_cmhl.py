@@ -110,7 +110,8 @@ class CMHLForSequenceClassification(PreTrainedModel):
             self.add_module(name, module)
         self.__dict__["stock_classifier"] = classifier
         self.base_model_prefix = classifier.base_model_prefix
-        last_linear = classifier.get_submodule(_last_linear(classifier, config.num_labels))
+        self.emotion_output_layer = _last_linear(classifier, config.num_labels)  # e.g. "classifier.out_proj"
+        last_linear = classifier.get_submodule(self.emotion_output_layer)
         last_linear.register_forward_hook(self._keep_head_features)
         self._head_features = None
         features = last_linear.in_features
@@ -237,6 +238,29 @@ class CMHLForSequenceClassification(PreTrainedModel):
                        f"unused checkpoint tensors: {info['unused_checkpoint_tensors'] or 'none'}")
         model.config.name_or_path = name_or_path
         return (model, info) if output_loading_info else model
+
+
+@torch.no_grad()
+def carry_emotion_head(source: CMHLForSequenceClassification, target: CMHLForSequenceClassification) -> list[str]:
+    """Give `target` the emotion-head rows of `source` by label name: the output row (weight and bias of the
+    head's last linear layer) of each label both models know is copied from `source`, whatever its position
+    there; every other row of `target` is freshly initialised. The rest of the head (e.g. RoBERTa's dense
+    layer) is label-free and stays as it is. Returns the names carried over, in `target`'s order."""
+    old = source.get_submodule(source.emotion_output_layer)  # Linear (L_source, F)
+    new = target.get_submodule(target.emotion_output_layer)  # Linear (L_target, F)
+    fresh = nn.Linear(new.in_features, new.out_features, dtype=new.weight.dtype, device=new.weight.device)
+    target._init_weights(fresh)
+    source_index = {name: i for i, name in enumerate(source.config.label_names)}
+    carried = []
+    for i, name in enumerate(target.config.label_names):
+        row = old if name in source_index else fresh
+        j = source_index.get(name, i)
+        new.weight[i] = row.weight[j]
+        if new.bias is not None:
+            new.bias[i] = row.bias[j] if row.bias is not None else 0.0
+        if name in source_index:
+            carried.append(name)
+    return carried
 
 
 def register_auto_classes():

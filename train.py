@@ -17,6 +17,7 @@ import json
 import logging
 import math
 import os
+import shutil
 import socket
 import sys
 from dataclasses import dataclass, field, fields
@@ -31,11 +32,11 @@ from transformers import (AutoTokenizer, PretrainedConfig, DataCollatorWithPaddi
                           TrainerCallback, TrainingArguments, pipeline, set_seed)
 from transformers.dynamic_module_utils import custom_object_save
 
-from configuration_cmhl import CMHLConfig
-from data import DataError, load_splits
+from configuration_cmhl import WARRINER_2013, CMHLConfig
+from data import DataError, load_splits, refuse_overwrite
 from metrics import CMHLMetrics, softmax
 from model_card import widget_examples, write_model_card
-from modeling_cmhl import CMHLForSequenceClassification, register_auto_classes
+from modeling_cmhl import CMHLForSequenceClassification, carry_emotion_head, register_auto_classes
 from plots import write_figures
 
 logger = logging.getLogger("cmhl.train")
@@ -74,6 +75,12 @@ class DataArguments:
     max_train_samples: int | None = field(default=None, metadata={"help": "Keep the first N training rows."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Keep the first N validation rows."})
     max_predict_samples: int | None = field(default=None, metadata={"help": "Keep the first N test rows."})
+
+    def __post_init__(self):
+        for name in ("max_seq_length", "max_train_samples", "max_eval_samples", "max_predict_samples"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise DataError(f"--{name}: expected a whole number >= 1, got {value}")
 
 
 def _cmhl_field(name: str):
@@ -129,6 +136,22 @@ class CMHLTrainingArguments(TrainingArguments):
     per_device_eval_batch_size: int = field(default=64, metadata={"help": "Batch size per device for evaluation."})
     num_train_epochs: float = field(default=3.0, metadata={"help": "Training epochs."})
     logging_steps: float = field(default=50, metadata={"help": "Log the loss and each CMHL term every N steps."})
+    overwrite_output_dir: bool = field(default=False, metadata={
+        "help": "Train into a non-empty --output_dir that holds another run (its checkpoint-* folders are removed, "
+                "so that `--resume_from_checkpoint last` can never pick them up). Without it such a folder is refused, "
+                "unless this run resumes (--resume_from_checkpoint)."})
+
+    def __post_init__(self):
+        for name in ("learning_rate", "num_train_epochs", "weight_decay", "warmup_ratio", "max_grad_norm"):
+            value = getattr(self, name, None)
+            if isinstance(value, float) and not math.isfinite(value):
+                raise DataError(f"--{name}: expected a finite number, got {value}")
+        if self.learning_rate <= 0:
+            raise DataError(f"--learning_rate: expected a number > 0, got {self.learning_rate}")
+        for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
+            if getattr(self, name) < 1:
+                raise DataError(f"--{name}: expected a whole number >= 1, got {getattr(self, name)}")
+        super().__post_init__()
 
 
 class LossTermLogger(TrainerCallback):
@@ -247,6 +270,60 @@ def resolve_resume(resume: str | None, output_dir: str) -> str | None:
     return None  # the same command serves a preemptible job's first start and its restarts
 
 
+def check_output_dir(training_args, inputs: list) -> None:
+    """A run never writes over what it reads, nor over another run: a non-empty --output_dir is refused unless
+    this run resumes there (its checkpoints are then checked against the model) or --overwrite_output_dir is
+    given, which removes the other run's checkpoint-* folders so that `last` can never resume them. Called in
+    every process, the main one first (main_process_first), before anything is written."""
+    output_dir = Path(training_args.output_dir)
+    refuse_overwrite([output_dir], inputs)
+    if not output_dir.is_dir() or not any(output_dir.iterdir()) or training_args.resume_from_checkpoint:
+        return
+    if not training_args.overwrite_output_dir:
+        held = sorted(p.name for p in output_dir.iterdir())
+        raise DataError(f"--output_dir {output_dir} is not empty ({len(held)} entries: {held[:5]}...): another run's "
+                        "files. Give a new folder, --resume_from_checkpoint last to continue the run that is there, or "
+                        "--overwrite_output_dir to replace it")
+    stale = [p for p in output_dir.glob("checkpoint-*") if p.is_dir()]
+    for path in stale:
+        inside = [str(i) for i in inputs if i is not None and Path(i).exists()
+                  and Path(i).resolve().is_relative_to(path.resolve())]
+        if inside:
+            raise DataError(f"--overwrite_output_dir would remove {path}, which holds an input of this run ({inside[0]})")
+    if training_args.process_index == 0:
+        for path in stale:
+            shutil.rmtree(path)
+        if stale:
+            logger.warning(f"--overwrite_output_dir: removed the previous run's {[p.name for p in stale]} in {output_dir}")
+
+
+def check_checkpoint_labels(checkpoint: str, label_names: list[str]) -> None:
+    """The checkpoint a run resumes must have this run's labels, by name and in order (or Trainer would load
+    its head rows under the new names)."""
+    names = CMHLConfig.from_pretrained(checkpoint).label_names
+    if names != label_names:
+        raise DataError(f"--resume_from_checkpoint {checkpoint}: its labels {names} are not this run's {label_names} "
+                        "(names and order must match); resume with the same labels, or start a new run")
+
+
+def check_checkpoint_shapes(checkpoint: str, model) -> None:
+    """Every tensor of the checkpoint must exist in the model with the same shape (another encoder size or a
+    run of another model is an error naming the first differences, not a traceback from Trainer)."""
+    from safetensors import safe_open
+
+    shapes = {}
+    for path in sorted(Path(checkpoint).glob("model*.safetensors")):
+        with safe_open(str(path), "pt") as handle:
+            shapes.update({key: list(handle.get_slice(key).get_shape()) for key in handle.keys()})
+    expected = {key: list(value.shape) for key, value in model.state_dict().items()}
+    differences = [f"{key}: checkpoint {shapes.get(key)}, model {expected.get(key)}"
+                   for key in sorted(set(shapes) | set(expected)) if shapes.get(key) != expected.get(key)]
+    if differences:
+        raise DataError(f"--resume_from_checkpoint {checkpoint}: it is not a checkpoint of this model "
+                        f"({len(differences)} tensors differ, e.g. {differences[:3]}); resume with the model and "
+                        "settings of the run that wrote it")
+
+
 def is_cmhl_checkpoint(path: str) -> bool:
     """A CMHL checkpoint's config.json is its encoder's with CMHL's auto_map added (configuration_cmhl.py)."""
     config_dict, _ = PretrainedConfig.get_config_dict(path)
@@ -267,23 +344,31 @@ def build_model(model_args: ModelArguments, cmhl_args: CMHLArguments, label_name
     if not is_cmhl_checkpoint(path):
         return CMHLForSequenceClassification.from_backbone(path, **labels, **overrides)
     checkpoint_labels = CMHLConfig.from_pretrained(path).label_names
-    if checkpoint_labels != label_names:
-        logger.warning(f"{path}: labels {checkpoint_labels} -> {label_names}; the emotion head starts afresh")
-        overrides = {"circumplex_coordinates": None, "incompatible_pairs": None, **overrides, **labels}
-        return CMHLForSequenceClassification.from_pretrained(path, ignore_mismatched_sizes=True, **overrides)
-    return CMHLForSequenceClassification.from_pretrained(path, **overrides)
+    if checkpoint_labels == label_names:
+        return CMHLForSequenceClassification.from_pretrained(path, **overrides)
+    # Other labels, or the same in another order: the head's rows follow the names (carry_emotion_head), never
+    # the positions; a label new to the checkpoint gets a freshly initialised row.
+    source = CMHLForSequenceClassification.from_pretrained(path)
+    kept = source.config.circumplex_coordinates or {}
+    coordinates = ({n: kept[n] for n in label_names} if all(n in kept for n in label_names)
+                   else {n: list(WARRINER_2013[n]) for n in label_names} if all(n in WARRINER_2013 for n in label_names)
+                   else None)
+    pairs = source.config.incompatible_pairs
+    pairs = [p for p in pairs if set(p) <= set(label_names)] if pairs is not None else None
+    overrides = {"circumplex_coordinates": coordinates, "incompatible_pairs": pairs, **overrides, **labels}
+    model = CMHLForSequenceClassification.from_pretrained(path, ignore_mismatched_sizes=True, **overrides)
+    carried = carry_emotion_head(source, model)
+    logger.warning(f"{path}: labels {checkpoint_labels} -> {label_names}; emotion-head rows carried over by name: "
+                   f"{carried or 'none'}; newly initialised: {[n for n in label_names if n not in carried] or 'none'}")
+    return model
 
 
 def tokenize(splits: dict, tokenizer, data_args: DataArguments, training_args) -> dict:
     """Truncate at --max_seq_length; padding is left to the collator (dynamic, per batch)."""
-    limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
-              "test": data_args.max_predict_samples}
     max_length = min(data_args.max_seq_length, tokenizer.model_max_length)
     tokenized = {}
     with training_args.main_process_first(desc="tokenizing"):
         for split, dataset in splits.items():
-            if limits[split] is not None:
-                dataset = dataset.select(range(min(limits[split], len(dataset))))
             tokenized[split] = dataset.map(lambda batch: tokenizer(batch["text"], truncation=True, max_length=max_length),
                                            batched=True, remove_columns=["text"], desc=f"tokenizing {split}")
     return tokenized
@@ -293,7 +378,9 @@ def write_card(trainer, tokenizer, model_args, data_args, training_args, eval_me
                figures: dict) -> Path:
     """The model card, with widget outputs predicted by the trained model itself."""
     classifier = pipeline("text-classification", model=trainer.model, tokenizer=tokenizer, device=trainer.model.device)
-    summary = (f"`train.py` with the stock Trainer: {training_args.num_train_epochs} epochs, batch "
+    state = trainer.state
+    summary = (f"`train.py` with the stock Trainer: {state.global_step} optimizer steps ({state.epoch:.2f} epochs over "
+               f"{len(trainer.train_dataset)} examples), batch "
                f"{training_args.per_device_train_batch_size} per device x {training_args.gradient_accumulation_steps} "
                f"accumulation x {training_args.world_size} process(es), learning rate {training_args.learning_rate}, "
                f"max length {data_args.max_seq_length}, seed {training_args.seed}.")
@@ -331,10 +418,19 @@ def main(argv: list[str]) -> dict:
     files = {"train": data_args.train_file, "validation": data_args.validation_file, "test": data_args.test_file}
     evaluation_only = check_evaluation_only(model_args, data_args, training_args)
     wanted = data_args.class_names.split(",") if data_args.class_names else checkpoint_labels(model_args.model_name_or_path)
+    limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
+              "test": data_args.max_predict_samples}
     splits, label_names = load_splits(files, data_args.dataset_name, wanted, data_args.drop_invalid_rows, logger.warning,
-                                      require_train=not evaluation_only)
+                                      require_train=not evaluation_only, limits=limits)
     if "validation" not in splits:
         raise DataError("no validation split: give --validation_file (model selection needs one)")
+
+    inputs = [model_args.model_name_or_path, model_args.tokenizer_name, *files.values(), cmhl_args.circumplex_file]
+    with training_args.main_process_first(desc="checking the output folder"):
+        check_output_dir(training_args, inputs)
+    resume = None if evaluation_only else resolve_resume(training_args.resume_from_checkpoint, training_args.output_dir)
+    if resume:
+        check_checkpoint_labels(resume, label_names)
 
     # ---- model and tokenizer ----
     try:
@@ -343,6 +439,8 @@ def main(argv: list[str]) -> dict:
         if not str(error).startswith("CMHLConfig."):
             raise
         raise DataError(f"{error} (set it with the CMHL arguments, see --help)") from error
+    if resume:
+        check_checkpoint_shapes(resume, model)
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
     tokenized = tokenize(splits, tokenizer, data_args, training_args)
     if training_args.should_save and not evaluation_only:  # checkpoint pushes upload output_dir: code files first
@@ -361,7 +459,6 @@ def main(argv: list[str]) -> dict:
 
     results = {"world_size": training_args.world_size}
     if not evaluation_only:
-        resume = resolve_resume(training_args.resume_from_checkpoint, training_args.output_dir)
         train_result = trainer.train(resume_from_checkpoint=resume)
         trainer.save_model()
         results = {**train_result.metrics, **results}
