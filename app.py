@@ -9,6 +9,7 @@ and runs this file; it listens on `GRADIO_SERVER_NAME` / `GRADIO_SERVER_PORT` (G
 
 import argparse
 import os
+from pathlib import Path
 
 import gradio as gr
 import numpy as np
@@ -41,10 +42,27 @@ def describe(predictor: Predictor, text: str):
     return summary, bars, circumplex
 
 
+def model_title(model_name_or_path: str) -> str:
+    """The model's name for the page: the card's `model_name` where the folder has a card, else the folder's last
+    part, or the Hub id as given; never a path of the machine serving it."""
+    folder = Path(model_name_or_path)
+    if not folder.is_dir():
+        return model_name_or_path  # a Hub id
+    card = folder / "README.md"
+    if card.is_file():
+        from huggingface_hub import ModelCard
+
+        name = ModelCard.load(card).data.to_dict().get("model_name")
+        if name:
+            return str(name)
+    return folder.resolve().name
+
+
 def build_demo(model_name_or_path: str) -> gr.Blocks:
     predictor = Predictor(model_name_or_path)
     with gr.Blocks(title="CMHL emotion classifier") as demo:
-        gr.Markdown(f"# CMHL emotion classifier\n`{model_name_or_path}`: emotion, valence and intensity of a text.")
+        gr.Markdown(f"# CMHL emotion classifier\n`{model_title(model_name_or_path)}`: emotion, valence and intensity "
+                    "of a text.")
         text = gr.Textbox(label="Text", lines=3, placeholder="i feel ...", elem_id="text")
         button = gr.Button("Classify", variant="primary", elem_id="classify")
         summary = gr.Markdown(elem_id="summary")

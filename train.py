@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 import numpy as np
 import torch
 from huggingface_hub import constants as hub_constants
-from huggingface_hub import upload_file
+from huggingface_hub import try_to_load_from_cache, upload_file
 from transformers import (AutoTokenizer, PretrainedConfig, DataCollatorWithPadding, HfArgumentParser, Trainer,
                           TrainerCallback, TrainingArguments, pipeline, set_seed)
 from transformers.dynamic_module_utils import custom_object_save
@@ -209,24 +209,46 @@ class CMHLTrainer(Trainer):
 
 
 def check_hub_reachable(model_args: ModelArguments, data_args: DataArguments):
-    """Fail in seconds, not after minutes of retries, when the Hub is needed but cannot be reached."""
-    needs = []
+    """Fail in seconds, with one paragraph of advice, when the Hub is needed and cannot serve: no network, or
+    HF_HUB_OFFLINE=1 with the model or data set missing from the local cache."""
+    needs = {}
     if not Path(model_args.model_name_or_path).exists():
-        needs.append(f"--model_name_or_path {model_args.model_name_or_path}")
+        needs[f"--model_name_or_path {model_args.model_name_or_path}"] = model_args.model_name_or_path
     if not (data_args.train_file or data_args.validation_file or data_args.test_file):
-        needs.append(f"--dataset_name {data_args.dataset_name}")
-    if not needs or hub_constants.HF_HUB_OFFLINE:
+        needs[f"--dataset_name {data_args.dataset_name}"] = data_args.dataset_name
+    if not needs:
+        return
+    if hub_constants.HF_HUB_OFFLINE:
+        missing = [flag for flag, name in needs.items() if not _in_local_cache(name, dataset=flag.startswith("--dataset"))]
+        if missing:
+            raise DataError(f"HF_HUB_OFFLINE is set and {' and '.join(missing)} is not in the local cache. "
+                            + _OFFLINE_ADVICE)
         return
     host = urlparse(hub_constants.ENDPOINT).hostname
     try:
         socket.create_connection((host, 443), timeout=5).close()
     except OSError as error:
-        raise DataError(
-            f"Cannot reach the Hugging Face Hub at {hub_constants.ENDPOINT} ({error}), needed for {' and '.join(needs)}. "
-            "Offline, pass local files and a local model folder instead: --train_file train.txt --validation_file "
-            "validation.txt [--test_file test.txt] (dair-ai 'text;label' .txt, CSV, JSON Lines or Parquet) and "
-            "--model_name_or_path /path/to/encoder (a folder with config.json and weights); set HF_HUB_OFFLINE=1 "
-            "to use models and data sets already in the local cache.")
+        raise DataError(f"Cannot reach the Hugging Face Hub at {hub_constants.ENDPOINT} ({error}), needed for "
+                        f"{' and '.join(needs)}. " + _OFFLINE_ADVICE + " Set HF_HUB_OFFLINE=1 to use models and data "
+                        "sets already in the local cache.") from None
+
+
+_OFFLINE_ADVICE = ("Offline, pass local files and a local model folder instead: --train_file train.txt --validation_file "
+                   "validation.txt [--test_file test.txt] (dair-ai 'text;label' .txt, CSV, JSON Lines or Parquet) and "
+                   "--model_name_or_path /path/to/encoder (a folder with config.json and weights).")
+
+
+def _in_local_cache(name: str, dataset: bool) -> bool:
+    """Whether a Hub model (its config.json) or data set is in the local cache, asked without the network."""
+    if not dataset:
+        return isinstance(try_to_load_from_cache(name, "config.json"), str)
+    import datasets
+
+    try:
+        datasets.load_dataset_builder(name)
+    except Exception:  # noqa: BLE001 - any failure means it cannot be loaded offline
+        return False
+    return True
 
 
 def check_evaluation_only(model_args: ModelArguments, data_args: DataArguments, training_args) -> bool:

@@ -178,3 +178,12 @@ def test_onnx_export_matches_pytorch(trained_checkpoint, tmp_path):
                    "--check_file", str(DATA / "emotion" / "validation.txt"), "--check_samples", "100"])
     assert report["texts"] == 100 and report["ok"] and report["max_prob_diff"] < 1e-4
     assert (tmp_path / "onnx" / "model.onnx").stat().st_size > 1_000_000
+
+
+def test_demo_page_names_the_model_not_a_path(trained_checkpoint, tmp_path):
+    from app import model_title
+
+    assert model_title(str(trained_checkpoint)) == "cmhl-minilm"  # the card's model_name
+    bare = tmp_path / "some" / "model-folder"
+    bare.mkdir(parents=True)
+    assert model_title(str(bare)) == "model-folder" and model_title("you/cmhl-roberta") == "you/cmhl-roberta"

@@ -215,6 +215,16 @@ def test_hub_defaults_offline_fail_fast_with_advice(tmp_path):
     assert "--train_file" in run.stderr
 
 
+def test_hub_defaults_with_hf_hub_offline_give_the_same_advice(tmp_path):
+    run = subprocess.run([sys.executable, str(REPO / "train.py"), "--output_dir", tmp_path / "out"], cwd=tmp_path,
+                         capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "HF_HUB_OFFLINE": "1", "HF_HOME": str(tmp_path / "empty_cache")})
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr[-3000:]
+    assert "HF_HUB_OFFLINE is set and --model_name_or_path FacebookAI/roberta-base and --dataset_name " \
+           "dair-ai/emotion is not in the local cache" in run.stderr
+    assert "--train_file" in run.stderr and len(run.stderr.strip().splitlines()) <= 3
+
+
 def test_two_processes_follow_the_loss_curve_of_one(tiny_checkpoint, tmp_path):
     """2 processes x batch 8 against 1 process x batch 16: the same examples per step, the same loss
     normalisation, so the logged losses agree up to float summation order (tolerance 1e-4 relative)."""
