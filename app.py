@@ -2,7 +2,7 @@
 
     python app.py --model_name_or_path runs/cmhl          # or CMHL_MODEL=user/cmhl-roberta python app.py
 
-A text box; the six emotion probabilities as a bar chart; valence and intensity placed on the circumplex
+A text box; the six emotion probabilities as a bar chart; the text's valence and arousal placed on the circumplex
 beside the labels' coordinates; and the consistency flag. A Space sets `CMHL_MODEL` (a Hub id or a folder)
 and runs this file; it listens on `GRADIO_SERVER_NAME` / `GRADIO_SERVER_PORT` (Gradio's own variables).
 """
@@ -25,7 +25,8 @@ EXAMPLES = ["i feel so grateful to have friends who show up when it matters",
 def describe(predictor: Predictor, text: str):
     """One text -> (summary markdown, probability bars, circumplex figure)."""
     result = predictor([text])
-    probabilities, valence, intensity = result["probabilities"][0], result["valence"][:1], result["intensity"][:1]
+    probabilities, valence, arousal = result["probabilities"][0], result["valence"][:1], result["arousal"][:1]
+    intensity = result["intensity"][:1]
     top = int(probabilities.argmax())
     names = predictor.label_names
     config = predictor.model.config
@@ -33,11 +34,12 @@ def describe(predictor: Predictor, text: str):
     consistent = bool(result["consistent"][0])
     summary = (f"### Top emotion: {names[top]} ({probabilities[top]:.1%})\n\n"
                f"valence **{valence[0]:+.2f}** (-1 unpleasant ... +1 pleasant) · "
-               f"intensity **{intensity[0]:.2f}** (0 calm ... 1 excited) · "
+               f"arousal **{arousal[0]:.2f}** (0 calm ... 1 excited) · "
+               f"intensity **{intensity[0]:.2f}** (distance from neutral, 0 ... 1) · "
                + ("consistent: **yes**" if consistent else
                   "consistent: **no** (incompatible emotions both likely, or valence disagrees with the emotion)"))
     bars = plots.probability_bars(probabilities, names)
-    circumplex = plots.circumplex_figure(valence, intensity, np.array([top]), names, anchors,
+    circumplex = plots.circumplex_figure(valence, arousal, np.array([top]), names, anchors,
                                          title="This text on the circumplex")
     return summary, bars, circumplex
 
@@ -61,7 +63,7 @@ def model_title(model_name_or_path: str) -> str:
 def build_demo(model_name_or_path: str) -> gr.Blocks:
     predictor = Predictor(model_name_or_path)
     with gr.Blocks(title="CMHL emotion classifier") as demo:
-        gr.Markdown(f"# CMHL emotion classifier\n`{model_title(model_name_or_path)}`: emotion, valence and intensity "
+        gr.Markdown(f"# CMHL emotion classifier\n`{model_title(model_name_or_path)}`: emotion, valence, arousal and intensity "
                     "of a text.")
         text = gr.Textbox(label="Text", lines=3, placeholder="i feel ...", elem_id="text")
         button = gr.Button("Classify", variant="primary", elem_id="classify")

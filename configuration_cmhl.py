@@ -30,6 +30,7 @@ WARRINER_2013 = {
 WARRINER_2013_SCALE = (1.0, 9.0)
 
 REGRESSION_LOSSES = ("mse", "smooth_l1")
+INTENSITY_DEFINITIONS = ("circumplex_distance", "arousal")
 # Keys that PretrainedConfig handles itself, never the encoder's (the flat on-disk form is split by these).
 _BASE_KWARGS = {"num_labels", "name_or_path", "_name_or_path", "_commit_hash", "attn_implementation",
                 "experts_implementation", "output_attentions", "torch_dtype", "per_layer_config", "auto_map",
@@ -39,10 +40,10 @@ CONTRADICTION_MODES = ("margin", "mass")
 
 class CMHLConfig(PretrainedConfig):
     r"""Configuration of [`CMHLForSequenceClassification`]: an encoder, a shared pooled representation and
-    three heads (emotion, valence, intensity) trained with
+    three heads (emotion, valence, arousal; intensity is read from the last two) trained with
 
-        L = emotion_weight * CE + valence_weight * L_valence + intensity_weight * L_intensity
-            + contradiction_weight * L_contradiction
+        L = emotion_weight * CE + valence_weight * L_valence + arousal_weight * L_arousal
+            + contradiction_weight * L_contradiction + valence_consistency_weight * L_consistency
 
     (see `loss.py`). A weight of 0 switches its term off; all three auxiliary weights at 0 is plain
     fine-tuning of the same architecture.
@@ -74,7 +75,8 @@ class CMHLConfig(PretrainedConfig):
     numbers."""
 
     circumplex_scale: list | None = None
-    """`[low, high]` of the coordinate scale, used to map valence to [-1, 1] and arousal to [0, 1].
+    """`[low, high]` of the coordinate scale, used to map valence to [-1, 1] and arousal to [0, 1] (the scale's
+    midpoint is neutral: valence 0, arousal 0.5).
     Default: [1, 9], Warriner et al.'s rating scale."""
 
     classifier_dropout: float | None = None
@@ -85,12 +87,37 @@ class CMHLConfig(PretrainedConfig):
     """Weight of the emotion cross-entropy."""
 
     valence_weight: float = 0.5
-    """Weight of the valence regression (auxiliary circumplex supervision). The paper's weights are not
-    public; 0.5 is our starting point. In BENCHMARKS.md's ablation (MiniLM-L6, dair-ai validation) removing
-    it changes macro F1 by less than the spread between seeds."""
+    """Weight of the valence regression. Targets: a text's own valence rating where the data give one (e.g.
+    EmoBank, Buechel & Hahn 2017), else its gold label's circumplex valence weighted by `label_target_weight`.
+    The paper's weights are not public; 0.5 is our starting point."""
 
-    intensity_weight: float = 0.5
-    """Weight of the intensity regression (target from circumplex arousal). Our starting point, as above."""
+    arousal_weight: float = 0.5
+    """Weight of the arousal regression (targets as for valence: a text's arousal rating, else its label's
+    circumplex arousal). Our starting point, as above."""
+
+    label_target_weight: float = 0.0
+    """Weight, relative to a rated text, of the gold label's circumplex coordinates as the valence / arousal
+    target of an emotion-labelled text without ratings (the paper's "auxiliary supervision from Russell's
+    circumplex", abstract). 0 (default): rated text alone (train.py --affect_file, e.g. EmoBank) shapes the
+    heads, so that texts of one label spread by how strongly they feel. 1.0: every emotion text is pulled to
+    its label's point, the training of earlier versions and all the heads can learn without rated text
+    (BENCHMARKS.md, "Dimensional heads", compares the two)."""
+
+    valence_consistency_weight: float = 0.0
+    """Weight of the consistency term (sum_k p_k v_k - sg(valence head))^2 (loss.valence_consistency_loss):
+    the valence the emotion distribution implies is pulled towards the valence head, so that what the head
+    learned from rated text reaches the emotion decision. Our proposal (issue "Valence and intensity that mean
+    something", item 4, after VADEC's joint training, Mishra et al. 2021); 0 (off) until it earns its place on
+    validation."""
+
+    intensity_definition: str = "circumplex_distance"
+    """How intensity (B,) in [0, 1] is read from predicted valence v in [-1, 1] and arousal a in [0, 1]:
+    "circumplex_distance": sqrt(v^2 + (2a - 1)^2) / sqrt(2), the distance from the circumplex's neutral centre
+    (v = 0, a = 0.5: the midpoint of the rating scale), scaled to [0, 1]; Reisenzein (1994), "Pleasure-arousal
+    theory and the intensity of emotions" (J. Pers. Soc. Psychol. 67), and Russell (1980): the strength of an
+    affect is its distance from the centre, its kind the angle. So "devastated" (very unpleasant, calm) is
+    intense, which arousal alone would call mild (Mohammad & Bravo-Marquez 2017: intensity is not arousal).
+    "arousal": intensity = a, the reading of earlier versions."""
 
     contradiction_weight: float = 0.1
     """Weight of the contrastive contradiction loss. Chosen on validation (BENCHMARKS.md, MiniLM-L6 on
@@ -99,7 +126,7 @@ class CMHLConfig(PretrainedConfig):
     ahead on F1, while 0.1 keeps the contradiction rate lower."""
 
     regression_loss: str = "mse"
-    """Loss of the valence and intensity heads: "mse" or "smooth_l1" (Huber, beta 1). Not in the abstract."""
+    """Loss of the valence and arousal heads: "mse" or "smooth_l1" (Huber, beta 1). Not in the abstract."""
 
     contradiction_mode: str = "margin"
     """Form of the contradiction loss (loss.contradiction_loss): "margin", a contrastive softplus of
@@ -196,7 +223,7 @@ class CMHLConfig(PretrainedConfig):
         return [self.id2label[i] for i in range(len(self.id2label))]
 
     def circumplex_targets(self) -> tuple[list[float], list[float]]:
-        """Per label, valence scaled to [-1, 1] and intensity (from arousal) scaled to [0, 1]:
+        """Per label, valence scaled to [-1, 1] and arousal scaled to [0, 1]:
         v' = 2 (v - low) / (high - low) - 1,  a' = (a - low) / (high - low)."""
         if self.circumplex_coordinates is None:
             raise ValueError(
@@ -206,8 +233,8 @@ class CMHLConfig(PretrainedConfig):
         low, high = self.circumplex_scale
         coords = [self.circumplex_coordinates[name] for name in self.label_names]
         valence = [2.0 * (v - low) / (high - low) - 1.0 for v, _ in coords]
-        intensity = [(a - low) / (high - low) for _, a in coords]
-        return valence, intensity
+        arousal = [(a - low) / (high - low) for _, a in coords]
+        return valence, arousal
 
     def incompatible_index_pairs(self) -> list[tuple[int, int]]:
         """Index pairs (i < j) of labels that contradict each other: `incompatible_pairs` when given,
@@ -231,12 +258,13 @@ class CMHLConfig(PretrainedConfig):
         names = self._check_labels()
         if {str(k): int(v) for k, v in (self.label2id or {}).items()} != {n: i for i, n in enumerate(names)}:
             fail("label2id", f"the inverse of id2label {dict(enumerate(names))}", self.label2id)
-        for field in ("emotion_weight", "valence_weight", "intensity_weight", "contradiction_weight",
-                      "contradiction_margin"):
+        for field in ("emotion_weight", "valence_weight", "arousal_weight", "contradiction_weight",
+                      "valence_consistency_weight", "label_target_weight", "contradiction_margin"):
             value = getattr(self, field)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 fail(field, "a finite number >= 0", value)
-        weights = ("emotion_weight", "valence_weight", "intensity_weight", "contradiction_weight")
+        weights = ("emotion_weight", "valence_weight", "arousal_weight", "contradiction_weight",
+                   "valence_consistency_weight")
         if not any(getattr(self, name) > 0 for name in weights):
             fail("emotion_weight", f"at least one of {weights} > 0 (with all 0 there is nothing to train)", 0)
         if not 0 < self.contradiction_threshold <= 0.5:
@@ -245,7 +273,7 @@ class CMHLConfig(PretrainedConfig):
             fail("label_smoothing", "a number in [0, 1)", self.label_smoothing)
         if self.classifier_dropout is not None and not 0 <= self.classifier_dropout < 1:
             fail("classifier_dropout", "None or a number in [0, 1)", self.classifier_dropout)
-        for field, allowed in (("regression_loss", REGRESSION_LOSSES),
+        for field, allowed in (("regression_loss", REGRESSION_LOSSES), ("intensity_definition", INTENSITY_DEFINITIONS),
                                ("contradiction_mode", CONTRADICTION_MODES)):
             if getattr(self, field) not in allowed:
                 fail(field, f"one of {allowed}", getattr(self, field))
@@ -267,7 +295,9 @@ class CMHLConfig(PretrainedConfig):
 
     def _check_coordinates(self, names, fail):
         coords = self.circumplex_coordinates
-        needs = [f for f in ("valence_weight", "intensity_weight") if getattr(self, f) > 0]
+        needs = [f for f in ("valence_weight", "arousal_weight") if getattr(self, f) > 0 and self.label_target_weight > 0]
+        if self.valence_consistency_weight > 0:
+            needs.append("valence_consistency_weight")
         if self.contradiction_weight > 0 and self.incompatible_pairs is None:
             needs.append("contradiction_weight (pairs derived from valence)")
         if coords is None:

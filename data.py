@@ -1,7 +1,8 @@
 """Reading and checking labelled text for CMHL: local files or a Hub data set, one row per example.
 
 Every split becomes a `datasets.Dataset` with the columns
-    text (str) · label (int, index into the label names) · valence_labels, intensity_labels (float, NaN
+    text (str) · label (int, index into the label names; -1 for a rated text without one) · valence_labels,
+    arousal_labels (float on the heads' scales, [-1, 1] and [0, 1], NaN
     where the data give no per-example target; the model then uses the label's circumplex coordinates).
 
 Nothing is dropped silently: a bad row stops the run with a `DataError` naming the file, the line (or
@@ -19,13 +20,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import datasets
+import numpy as np
 
 from configuration_cmhl import DAIR_AI_LABELS
 
 SPLITS = ("train", "validation", "test")
 FILE_FORMATS = {".txt": "dair-ai text;label lines", ".csv": "CSV", ".tsv": "TSV", ".jsonl": "JSON Lines",
                 ".json": "JSON Lines", ".parquet": "Parquet"}
-TARGET_RANGES = {"valence": (-1.0, 1.0), "intensity": (0.0, 1.0)}
+TARGET_RANGES = {"valence": (-1.0, 1.0), "arousal": (0.0, 1.0)}  # per-text ratings on the heads' scales
 
 
 class DataError(ValueError):
@@ -113,36 +115,27 @@ def check_text_encodable(where: str, text: str):
                         f"encoder reads; expected Unicode text") from None
 
 
-# ---- labelled-data readers: each yields Rows and raises DataError on a structural problem ----
+# ---- records of any tabular file: (where, {column: value}) ----
 
-def _read_txt(path: Path):
-    """dair-ai's format: `text;label` a line. A text may itself contain ';': the label follows the last."""
-    for number, line in read_lines(path):
-        if ";" not in line:
-            raise DataError(f"{path}, line {number}: expected 'text;label', found no ';' in {line[:80]!r}")
-        text, label = line.rsplit(";", 1)
-        yield Row(f"{path}, line {number}", text, label.strip())
-
-
-def _read_delimited(path: Path):
+def _delimited_records(path: Path, required):
     records = delimited_records(path)
     first = next(records, None)
     columns = first[1] if first else []
-    _require_columns(path, columns)
+    _require_columns(path, columns, required)
     for number, values in records:
         if len(values) != len(columns):
             raise DataError(f"{path}, line {number}: expected {len(columns)} fields {columns}, got {len(values)}: "
                             f"{values!r:.120}")
-        yield _row_from_record(f"{path}, line {number}", dict(zip(columns, values)))
+        yield f"{path}, line {number}", dict(zip(columns, values))
 
 
-def _read_jsonl(path: Path):
+def _jsonl_records(path: Path, required):
     for number, line in read_lines(path):
         if not line.strip():
             continue  # a blank line between records holds no record
         record = json_record(path, number, line)
-        _require_columns(path, record, f"line {number}")
-        yield _row_from_record(f"{path}, line {number}", record)
+        _require_columns(path, record, required, f"line {number}")
+        yield f"{path}, line {number}", record
 
 
 def json_record(path: Path, number: int, line: str) -> dict:
@@ -156,20 +149,49 @@ def json_record(path: Path, number: int, line: str) -> dict:
     return record
 
 
-def _read_parquet(path: Path):
+def _parquet_records(path: Path, required):
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
-    _require_columns(path, table.column_names)
+    _require_columns(path, table.column_names, required)
     for number, record in enumerate(table.to_pylist(), start=1):
-        yield _row_from_record(f"{path}, row {number}", record)
+        yield f"{path}, row {number}", record
 
 
-def _require_columns(path, columns, where="header"):
-    missing = [c for c in ("text", "label") if c not in columns]
+def _require_columns(path, columns, required, where="header"):
+    missing = [c for c in required if c not in columns]
     if missing:
-        raise DataError(f"{path}, {where}: missing column(s) {missing}; expected 'text' and 'label', "
+        raise DataError(f"{path}, {where}: missing column(s) {missing}; expected {list(required)}, "
                         f"found {list(columns)}")
+
+
+RECORD_READERS = {".csv": _delimited_records, ".tsv": _delimited_records, ".jsonl": _jsonl_records,
+                  ".json": _jsonl_records, ".parquet": _parquet_records}
+
+
+def read_records(path, required) -> list[tuple[str, dict]]:
+    """All records of a .csv/.tsv (with a header), .jsonl or .parquet file as (where, {column: value}),
+    in order; `required` columns must be present."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    if path.suffix not in RECORD_READERS:
+        raise DataError(f"{path}: unknown extension {path.suffix!r}; expected one of {list(RECORD_READERS)}")
+    records = list(RECORD_READERS[path.suffix](path, required))
+    if not records:
+        raise DataError(f"{path}: the file holds no rows")
+    return records
+
+
+# ---- labelled data: Rows ----
+
+def _read_txt(path: Path):
+    """dair-ai's format: `text;label` a line. A text may itself contain ';': the label follows the last."""
+    for number, line in read_lines(path):
+        if ";" not in line:
+            raise DataError(f"{path}, line {number}: expected 'text;label', found no ';' in {line[:80]!r}")
+        text, label = line.rsplit(";", 1)
+        yield Row(f"{path}, line {number}", text, label.strip())
 
 
 def _row_from_record(where: str, record: dict) -> Row:
@@ -177,26 +199,24 @@ def _row_from_record(where: str, record: dict) -> Row:
     return Row(where, record["text"], record["label"], targets)
 
 
-READERS = {".txt": _read_txt, ".csv": _read_delimited, ".tsv": _read_delimited, ".jsonl": _read_jsonl,
-           ".json": _read_jsonl, ".parquet": _read_parquet}
-
-
 def read_file(path) -> list[Row]:
-    """All rows of a local file, in order; the reader follows the extension (FILE_FORMATS)."""
+    """All rows of a local labelled file, in order; the reader follows the extension (FILE_FORMATS)."""
     path = Path(path)
-    if not path.is_file():
-        raise DataError(f"{path}: no such file")
-    if path.suffix not in READERS:
+    if path.suffix == ".txt":
+        if not path.is_file():
+            raise DataError(f"{path}: no such file")
+        rows = list(_read_txt(path))
+        if not rows:
+            raise DataError(f"{path}: the file holds no rows")
+        return rows
+    if path.suffix not in FILE_FORMATS:
         raise DataError(f"{path}: unknown extension {path.suffix!r}; expected one of {list(FILE_FORMATS)}")
-    rows = list(READERS[path.suffix](path))
-    if not rows:
-        raise DataError(f"{path}: the file holds no rows")
-    return rows
+    return [_row_from_record(where, record) for where, record in read_records(path, ("text", "label"))]
 
 
 def read_hub_split(split: datasets.Dataset, name: str) -> list[Row]:
     """Rows of a Hub split; integer labels become names through its ClassLabel feature when it has one."""
-    _require_columns(name, split.column_names)
+    _require_columns(name, split.column_names, ("text", "label"))
     names = getattr(split.features["label"], "names", None)
     rows = []
     for number, record in enumerate(split, start=1):
@@ -255,7 +275,7 @@ def check_rows(rows: list[Row], label_names: list[str], source: str, drop_invali
         name, index = first_of_kind["name"], first_of_kind["index"]
         raise DataError(f"{source}: mixed label types, names ({name.where}: {name.label!r}) "
                         f"and indices ({index.where}: {index.label!r})")
-    columns = {"text": [], "label": [], "valence_labels": [], "intensity_labels": []}
+    columns = {"text": [], "label": [], "valence_labels": [], "arousal_labels": []}
     dropped = []
     for row in rows:
         try:
@@ -263,7 +283,7 @@ def check_rows(rows: list[Row], label_names: list[str], source: str, drop_invali
                 raise DataError(f"{row.where}: empty text (label {row.label!r})")
             check_text_encodable(row.where, row.text)
             label = _label_index(row, label_names)
-            valence, intensity = _target(row, "valence"), _target(row, "intensity")
+            valence, arousal = _target(row, "valence"), _target(row, "arousal")
         except DataError as error:
             if not drop_invalid:
                 raise
@@ -272,7 +292,7 @@ def check_rows(rows: list[Row], label_names: list[str], source: str, drop_invali
         columns["text"].append(row.text)
         columns["label"].append(label)
         columns["valence_labels"].append(valence)
-        columns["intensity_labels"].append(intensity)
+        columns["arousal_labels"].append(arousal)
     if not columns["text"]:
         raise DataError(f"{source}: no valid rows ({len(dropped)} dropped)")
     return columns, dropped
@@ -281,7 +301,7 @@ def check_rows(rows: list[Row], label_names: list[str], source: str, drop_invali
 def to_dataset(columns: dict) -> datasets.Dataset:
     features = datasets.Features({"text": datasets.Value("string"), "label": datasets.Value("int64"),
                                   "valence_labels": datasets.Value("float32"),
-                                  "intensity_labels": datasets.Value("float32")})
+                                  "arousal_labels": datasets.Value("float32")})
     return datasets.Dataset.from_dict(columns, features=features)
 
 
@@ -352,3 +372,81 @@ def positive_int(value: str) -> int:
     if number < 1:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {value!r}")
     return number
+
+
+# ---- rated text (valence, arousal): the second training source of the dimensional heads ----
+
+AFFECT_SPLITS = {"train": "train", "dev": "validation", "validation": "validation", "valid": "validation",
+                 "test": "test"}
+
+
+@dataclass
+class AffectSpec:
+    """How to read a corpus of texts rated for valence and arousal (EmoBank: `id,split,V,A,D,text`, 1-5)."""
+
+    text_column: str = "text"
+    valence_column: str = "V"
+    arousal_column: str = "A"
+    scale: tuple[float, float] = (1.0, 5.0)  # low, high of the rating scale; its midpoint is neutral
+    split_column: str | None = "split"  # values train / dev (or validation) / test; None: every row trains
+
+
+def _rating(where: str, record: dict, column: str, scale) -> float:
+    value, (low, high) = record[column], scale
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = math.nan
+    if isinstance(value, bool) or not math.isfinite(number) or not low <= number <= high:
+        raise DataError(f"{where}: {column} {value!r} is not a number on the stated scale [{low}, {high}]")
+    return number
+
+
+def load_affect(path, spec: AffectSpec, limits: dict | None = None) -> dict:
+    """Read and check a rated corpus; return {split: Dataset} with label -1 (no emotion) and the ratings on the
+    heads' scales: valence 2 (V - low) / (high - low) - 1 in [-1, 1], arousal (A - low) / (high - low) in [0, 1].
+    A missing column, an empty text, a rating that is not a number on the scale or an unknown split value
+    stops with the file, line and value. `limits` (split -> N) keeps the first N rows of a split."""
+    low, high = spec.scale
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise DataError(f"affect scale: expected low < high, got {list(spec.scale)}")
+    required = [spec.text_column, spec.valence_column, spec.arousal_column] + ([spec.split_column] if spec.split_column else [])
+    columns = {}
+    for where, record in read_records(path, required):
+        text = record[spec.text_column]
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(f"{where}: empty text")
+        check_text_encodable(where, text)
+        split = "train"
+        if spec.split_column:
+            split = AFFECT_SPLITS.get(str(record[spec.split_column]).strip().lower())
+            if split is None:
+                raise DataError(f"{where}: {spec.split_column} {record[spec.split_column]!r} is not one of "
+                                f"{sorted(AFFECT_SPLITS)}")
+        valence = _rating(where, record, spec.valence_column, spec.scale)
+        arousal = _rating(where, record, spec.arousal_column, spec.scale)
+        split_columns = columns.setdefault(split, {"text": [], "label": [], "valence_labels": [], "arousal_labels": []})
+        split_columns["text"].append(text)
+        split_columns["label"].append(-1)
+        split_columns["valence_labels"].append(2.0 * (valence - low) / (high - low) - 1.0)
+        split_columns["arousal_labels"].append((arousal - low) / (high - low))
+    if "train" not in columns:
+        raise DataError(f"{path}: no training rows (split column {spec.split_column!r} has no 'train')")
+    for split, limit in (limits or {}).items():
+        if limit is not None and split in columns:
+            columns[split] = {name: values[:limit] for name, values in columns[split].items()}
+    return {split: to_dataset(split_columns) for split, split_columns in columns.items()}
+
+
+def mix(emotion: datasets.Dataset, affect: datasets.Dataset, proportion: float | None, seed: int) -> datasets.Dataset:
+    """One training set of emotion rows and rated rows, shuffled by Trainer's sampler. `proportion`: the share of
+    rated rows in the mix; the rated rows are drawn without replacement while there are enough and with
+    replacement beyond (seeded), the emotion rows all kept. None: every rated row once."""
+    if proportion is not None:
+        if not 0 < proportion < 1:
+            raise DataError(f"--affect_proportion: expected a share in (0, 1), got {proportion}")
+        wanted = round(proportion / (1 - proportion) * len(emotion))
+        generator = np.random.default_rng(seed)
+        order = np.concatenate([generator.permutation(len(affect)) for _ in range(wanted // len(affect) + 1)])
+        affect = affect.select(order[:wanted].tolist())
+    return datasets.concatenate_datasets([emotion, affect])

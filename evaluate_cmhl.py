@@ -116,7 +116,7 @@ def evaluate(predictor: Predictor, rows: list[Row], mapping: LabelMapping, batch
     """Predict every row; metrics over the counted rows. Returns (results, arrays for the figures)."""
     mapped = [mapping(row) for row in rows]
     reasons = Counter(reason for _, reason in mapped)
-    outputs = {"probabilities": [], "valence": [], "intensity": []}
+    outputs = {"probabilities": [], "valence": [], "arousal": []}
     texts = [str(row.text) for row in rows]
     for start in range(0, len(texts), batch_size):
         result = predictor(texts[start:start + batch_size])
@@ -165,7 +165,7 @@ def main(argv=None) -> dict:
     mapping = LabelMapping(args.label_mapping, predictor.label_names)
     results, arrays = evaluate(predictor, rows, mapping, args.batch_size)
     results.update(model=args.model_name_or_path, test_file=str(args.test_file), label_mapping=str(args.label_mapping))
-    figures = write_figures(args.output_dir, arrays["probabilities"], arrays["valence"], arrays["intensity"],
+    figures = write_figures(args.output_dir, arrays["probabilities"], arrays["valence"], arrays["arousal"],
                             arrays["labels"], predictor.model.config, args.test_file.name)
     results["figures"] = {key: path.name for key, path in figures.items()}
     (args.output_dir / "cross_domain_results.json").write_text(json.dumps(results, indent=2))

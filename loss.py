@@ -1,10 +1,17 @@
 """CMHL's losses as pure functions of tensors: no model, no config, no data set.
 
-Shapes: B examples, L emotion labels. `labels` holds gold indices, -100 for rows to ignore.
-Every term is a sum over the rows that count, divided by `num_items` when it is given (the number of
-labelled rows in the whole accumulated, multi-process batch, as `Trainer` counts it) and by the
-number of rows that count in this batch otherwise. So each term is a per-example mean, and gradient
-accumulation over micro-batches gives the same loss as one large batch.
+Shapes: B rows, L emotion labels. `labels` holds, per row, the gold emotion index; NO_EMOTION (-1) for a row
+that has no emotion label but counts (a text rated for valence and arousal, e.g. from EmoBank: it trains the
+dimensional heads only); IGNORE_INDEX (-100) for a row that does not count at all.
+
+The loss is a mean over the rows that count of each row's own loss, the terms that apply to it:
+
+    L = (1 / N) sum_rows [ w_e CE_i [labelled] + w_v r_v,i (v_i - t_v,i)^2 + w_a r_a,i (a_i - t_a,i)^2
+                           + w_c C_i [labelled] + w_k K_i ]
+
+with N = `num_items` when given (the rows that count in the whole accumulated, multi-process batch, as
+`Trainer` counts `labels != -100`), else the rows that count in this batch. So gradient accumulation and
+several processes give the loss of one large batch, and a term reads as its share of the per-row loss.
 """
 
 from dataclasses import dataclass
@@ -13,6 +20,7 @@ import torch
 import torch.nn.functional as F
 
 IGNORE_INDEX = -100
+NO_EMOTION = -1
 
 
 @dataclass
@@ -22,45 +30,57 @@ class CMHLLoss:
     total: torch.Tensor  # ()
     emotion: torch.Tensor | None = None  # ()
     valence: torch.Tensor | None = None  # ()
-    intensity: torch.Tensor | None = None  # ()
+    arousal: torch.Tensor | None = None  # ()
     contradiction: torch.Tensor | None = None  # ()
+    valence_consistency: torch.Tensor | None = None  # ()
 
     def terms(self) -> dict[str, torch.Tensor]:
         """The terms that were computed, by name."""
-        names = ("emotion", "valence", "intensity", "contradiction")
+        names = ("emotion", "valence", "arousal", "contradiction", "valence_consistency")
         return {name: getattr(self, name) for name in names if getattr(self, name) is not None}
 
 
-def _reduce(per_example: torch.Tensor, valid: torch.Tensor, num_items) -> torch.Tensor:
-    """sum(per_example[valid]) / (num_items or count(valid)).   per_example, valid: (B,)"""
-    total = torch.where(valid, per_example, torch.zeros_like(per_example)).sum()
-    denominator = num_items if num_items is not None else valid.sum().clamp(min=1)
+def _reduce(per_example: torch.Tensor, labels: torch.Tensor, num_items) -> torch.Tensor:
+    """sum(per_example over rows that count) / (num_items or the count of rows that count).
+    per_example, labels: (B,); a row counts unless its label is IGNORE_INDEX; per_example is 0 where a term
+    does not apply."""
+    counts = labels != IGNORE_INDEX
+    total = torch.where(counts, per_example, torch.zeros_like(per_example)).sum()
+    denominator = num_items if num_items is not None else counts.sum().clamp(min=1)
     return total / denominator
 
 
 def emotion_loss(logits, labels, label_smoothing: float = 0.0, num_items=None) -> torch.Tensor:
-    """Cross-entropy of the emotion head.   logits: (B, L) · labels: (B,)"""
-    valid = labels != IGNORE_INDEX
+    """Cross-entropy of the emotion head on the labelled rows.   logits: (B, L) · labels: (B,)"""
+    labelled = labels >= 0
     per_example = F.cross_entropy(
         logits.float(), labels.clamp(min=0), reduction="none", label_smoothing=label_smoothing
     )  # (B,)
-    return _reduce(per_example, valid, num_items)
+    return _reduce(torch.where(labelled, per_example, torch.zeros_like(per_example)), labels, num_items)
 
 
-def circumplex_targets(labels, label_values, given=None) -> torch.Tensor:
-    """Per-example regression targets: `given` where it is a number, else the gold label's circumplex
-    value (`label_values[labels]`, e.g. its valence scaled to [-1, 1]).
-    labels: (B,) · label_values: (L,) · given: (B,) with NaN for "not given", or None  ->  (B,)"""
-    from_label = label_values[labels.clamp(min=0)]  # (B,)
-    if given is None:
-        return from_label
-    given = given.to(from_label.dtype)
-    return torch.where(torch.isnan(given), from_label, given)
+def regression_targets(labels, label_values, given=None, label_target_weight: float = 1.0):
+    """Per-row regression target and its weight: the row's own rating (`given`, weight 1) where it has one;
+    else the gold label's circumplex value (`label_values[labels]`, weight `label_target_weight`); else none
+    (weight 0, a row without label and rating).
+    labels: (B,) · label_values: (L,) or None · given: (B,) with NaN for "none", or None  ->  (B,), (B,)"""
+    has_given = ~torch.isnan(given) if given is not None else torch.zeros_like(labels, dtype=torch.bool)
+    labelled = labels >= 0
+    if label_values is not None and label_target_weight > 0:
+        from_label = label_values[labels.clamp(min=0)].float()  # (B,)
+        fallback = labelled & ~has_given
+    else:
+        from_label = torch.zeros_like(labels, dtype=torch.float32)
+        fallback = torch.zeros_like(labelled)
+    target = torch.where(has_given, given.float(), from_label) if given is not None else from_label
+    weight = has_given.float() + label_target_weight * fallback.float()
+    target = torch.where(weight > 0, target, torch.zeros_like(target))  # no NaN where the term does not apply
+    return target, weight
 
 
-def regression_loss(prediction, target, valid, kind: str = "mse", num_items=None) -> torch.Tensor:
-    """Squared error ("mse") or Huber with beta 1 ("smooth_l1") of a scalar head.
-    prediction, target: (B,) · valid: (B,) bool"""
+def regression_loss(prediction, target, weight, labels, kind: str = "mse", num_items=None) -> torch.Tensor:
+    """Weighted squared error ("mse") or Huber with beta 1 ("smooth_l1") of a scalar head.
+    prediction, target, weight: (B,) · labels: (B,) (which rows count)"""
     prediction, target = prediction.float(), target.float()
     if kind == "mse":
         per_example = (prediction - target) ** 2
@@ -68,8 +88,7 @@ def regression_loss(prediction, target, valid, kind: str = "mse", num_items=None
         per_example = F.smooth_l1_loss(prediction, target, reduction="none", beta=1.0)
     else:
         raise ValueError(f"regression_loss: expected 'mse' or 'smooth_l1', got {kind!r}")
-    valid = valid & ~torch.isnan(target)
-    return _reduce(per_example, valid, num_items)
+    return _reduce(weight * per_example, labels, num_items)
 
 
 def incompatibility_matrix(num_labels: int, pairs, device=None) -> torch.Tensor:
@@ -96,10 +115,10 @@ def contradiction_loss(logits, labels, incompatible, mode: str = "margin", margi
                  A log barrier on the probability mass given to contradicting labels: it grows without
                  bound as that mass approaches 1.
 
-    Rows whose gold label contradicts nothing contribute 0 (and still count in the mean).
+    Rows whose gold label contradicts nothing, and rows without a label, contribute 0 (and still count).
     logits: (B, L) · labels: (B,) · incompatible: (L, L) bool
     """
-    valid = labels != IGNORE_INDEX
+    labelled = labels >= 0
     logits = logits.float()
     negatives = incompatible[labels.clamp(min=0)]  # (B, L): True at the labels that contradict gold
     has_negatives = negatives.any(dim=-1, keepdim=True)  # (B, 1)
@@ -115,57 +134,74 @@ def contradiction_loss(logits, labels, incompatible, mode: str = "margin", margi
         per_example = -torch.log(-torch.expm1(log_mass.clamp(max=-1e-7)))  # -log(1 - mass), stably
     else:
         raise ValueError(f"contradiction_mode: expected 'margin' or 'mass', got {mode!r}")
-    per_example = torch.where(has_negatives[:, 0], per_example, torch.zeros_like(per_example))
-    return _reduce(per_example, valid, num_items)
+    applies = has_negatives[:, 0] & labelled
+    return _reduce(torch.where(applies, per_example, torch.zeros_like(per_example)), labels, num_items)
+
+
+def valence_consistency_loss(logits, valence, label_valence, num_items=None, labels=None) -> torch.Tensor:
+    """How far the valence the emotion distribution implies is from the valence head's, for every row:
+
+        K = (sum_k p_k v_k - sg(v_head))^2,   p = softmax(z),  v_k the label's circumplex valence
+
+    sg: stop-gradient. The head, trained on rated text, is the teacher; the classifier is pulled towards
+    emotions whose valence agrees with it, on labelled and on rated rows alike (issue "Valence and intensity
+    that mean something", item 4).   logits: (B, L) · valence: (B,) · label_valence: (L,)"""
+    implied = logits.float().softmax(dim=-1) @ label_valence.float()  # (B,)
+    per_example = (implied - valence.detach().float()) ** 2
+    labels = labels if labels is not None else torch.zeros(len(valence), dtype=torch.long, device=valence.device)
+    return _reduce(per_example, labels, num_items)
 
 
 def cmhl_loss(
     logits,
     valence,
-    intensity,
+    arousal,
     labels,
     *,
     label_valence,
-    label_intensity,
+    label_arousal,
     incompatible,
     valence_labels=None,
-    intensity_labels=None,
+    arousal_labels=None,
     emotion_weight: float = 1.0,
     valence_weight: float = 0.5,
-    intensity_weight: float = 0.5,
-    contradiction_weight: float = 0.5,
+    arousal_weight: float = 0.5,
+    contradiction_weight: float = 0.1,
+    valence_consistency_weight: float = 0.0,
+    label_target_weight: float = 1.0,
     regression_kind: str = "mse",
     contradiction_mode: str = "margin",
     contradiction_margin: float = 1.0,
     label_smoothing: float = 0.0,
     num_items=None,
 ) -> CMHLLoss:
-    """L = w_e CE + w_v L_valence + w_i L_intensity + w_c L_contradiction; a term whose weight is 0 is
-    not computed.
+    """L = w_e CE + w_v L_valence + w_a L_arousal + w_c L_contradiction + w_k L_consistency (module docstring);
+    a term whose weight is 0 is not computed.
 
-    logits: (B, L) · valence, intensity: (B,) head outputs · labels: (B,)
-    label_valence, label_intensity: (L,) circumplex targets per label (None allowed when unused)
-    incompatible: (L, L) bool · valence_labels, intensity_labels: (B,) per-example targets, NaN = use the
-    label's circumplex value, or None
+    logits: (B, L) · valence, arousal: (B,) head outputs · labels: (B,)
+    label_valence, label_arousal: (L,) circumplex coordinates per label, on the heads' scales (None allowed
+    when unused) · incompatible: (L, L) bool · valence_labels, arousal_labels: (B,) per-row ratings on the
+    heads' scales, NaN = none · label_target_weight: weight of the label coordinate as a fallback target
     """
-    valid = labels != IGNORE_INDEX
-    total = logits.new_zeros((), dtype=torch.float32)
-    result = CMHLLoss(total=total)
+    result = CMHLLoss(total=logits.new_zeros((), dtype=torch.float32))
+    total = result.total
     if emotion_weight > 0:
         result.emotion = emotion_loss(logits, labels, label_smoothing, num_items)
         total = total + emotion_weight * result.emotion
-    if valence_weight > 0:
-        target = circumplex_targets(labels, label_valence, valence_labels)
-        result.valence = regression_loss(valence, target, valid, regression_kind, num_items)
-        total = total + valence_weight * result.valence
-    if intensity_weight > 0:
-        target = circumplex_targets(labels, label_intensity, intensity_labels)
-        result.intensity = regression_loss(intensity, target, valid, regression_kind, num_items)
-        total = total + intensity_weight * result.intensity
+    for name, weight, head, table, given in (("valence", valence_weight, valence, label_valence, valence_labels),
+                                             ("arousal", arousal_weight, arousal, label_arousal, arousal_labels)):
+        if weight > 0:
+            target, row_weight = regression_targets(labels, table, given, label_target_weight)
+            term = regression_loss(head, target, row_weight, labels, regression_kind, num_items)
+            setattr(result, name, term)
+            total = total + weight * term
     if contradiction_weight > 0:
         result.contradiction = contradiction_loss(
             logits, labels, incompatible, contradiction_mode, contradiction_margin, num_items
         )
         total = total + contradiction_weight * result.contradiction
+    if valence_consistency_weight > 0:
+        result.valence_consistency = valence_consistency_loss(logits, valence, label_valence, num_items, labels)
+        total = total + valence_consistency_weight * result.valence_consistency
     result.total = total
     return result

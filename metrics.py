@@ -104,9 +104,28 @@ class ConsistencyCheck:
         return flags
 
 
+def pearson(x: np.ndarray, y: np.ndarray) -> float:
+    """Pearson correlation of two (N,) arrays; NaN when either is constant."""
+    x, y = np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+    if len(x) < 2 or x.std() == 0 or y.std() == 0:
+        return float("nan")
+    return float(np.corrcoef(x, y)[0, 1])
+
+
+def within_label_spread(values: np.ndarray, labels: np.ndarray) -> float:
+    """Mean over labels of the standard deviation of `values` among the texts of that label: 0 when every
+    text of a label gets the same value (heads that only know the label).   values, labels: (N,)"""
+    spreads = [values[labels == k].std() for k in np.unique(labels) if (labels == k).sum() > 1]
+    return float(np.mean(spreads)) if spreads else float("nan")
+
+
 class CMHLMetrics:
-    """`compute_metrics` for `Trainer`: takes predictions (logits, valence, intensity) and label_ids
-    (labels, valence_labels, intensity_labels), as `label_names` orders them."""
+    """`compute_metrics` for `Trainer`: takes predictions (logits, valence, arousal, intensity) and label_ids
+    (labels, valence_labels, arousal_labels), as `label_names` orders them. An evaluation set of emotion-labelled
+    texts gets classification and consistency metrics; a set of rated texts (every label -1, e.g. EmoBank dev)
+    gets the Pearson r and MAE of the valence and arousal heads against the ratings, and the same r for the
+    valence / arousal the emotion distribution implies (sum_k p_k c_k over the labels' circumplex coordinates
+    c_k: what a classifier without dimensional heads can say)."""
 
     def __init__(self, config):
         self.label_names = config.label_names
@@ -114,20 +133,31 @@ class CMHLMetrics:
         has_circumplex = config.circumplex_coordinates is not None
         self.pairs = config.incompatible_index_pairs() if has_circumplex or config.incompatible_pairs else []
         tables = config.circumplex_targets() if has_circumplex else None
-        self.label_valence, self.label_intensity = (np.array(t) for t in tables) if tables else (None, None)
+        self.label_valence, self.label_arousal = (np.array(t) for t in tables) if tables else (None, None)
 
     def __call__(self, eval_prediction) -> dict:
-        logits, valence, intensity = eval_prediction.predictions[:3]
-        labels, valence_labels, intensity_labels = eval_prediction.label_ids
+        logits, valence, arousal, intensity = eval_prediction.predictions[:4]
+        labels, valence_labels, arousal_labels = eval_prediction.label_ids
         probabilities = softmax(logits.astype(np.float64))
+        if (labels < 0).all():
+            return self.rated(probabilities, valence, arousal, intensity, valence_labels, arousal_labels)
         predicted = probabilities.argmax(axis=-1)
         metrics = classification_metrics(predicted, labels, self.label_names)
         metrics["contradiction_rate"] = contradiction_rate(probabilities, self.pairs, self.threshold)
         metrics["ece"] = expected_calibration_error(probabilities, labels)[0]
+        metrics["intensity_spread"] = within_label_spread(intensity, labels)
+        metrics["valence_spread"] = within_label_spread(valence, labels)
         if self.label_valence is not None:
             metrics["valence_agreement"] = valence_agreement(valence, predicted, self.label_valence)
-            for name, prediction, given, table in (("valence", valence, valence_labels, self.label_valence),
-                                                   ("intensity", intensity, intensity_labels, self.label_intensity)):
-                target = np.where(np.isnan(given), table[labels], given)
-                metrics[f"{name}_mae"] = float(np.abs(prediction - target).mean())
+        return metrics
+
+    def rated(self, probabilities, valence, arousal, intensity, valence_labels, arousal_labels) -> dict:
+        metrics = {}
+        for name, prediction, rating, table in (("valence", valence, valence_labels, self.label_valence),
+                                                ("arousal", arousal, arousal_labels, self.label_arousal)):
+            metrics[f"{name}_pearson"] = pearson(prediction, rating)
+            metrics[f"{name}_mae"] = float(np.abs(prediction - rating).mean())
+            if table is not None:
+                metrics[f"{name}_pearson_from_emotions"] = pearson(probabilities @ table, rating)
+        metrics["intensity_mean"] = float(np.mean(intensity))
         return metrics

@@ -30,7 +30,8 @@ def widget_examples(classifier, texts=WIDGET_TEXTS, top_k: int = 3) -> list[dict
 def _metric_table(metrics: dict, prefix: str, label_names: list[str]) -> str:
     rows = ["| metric | value |", "|---|---|"]
     keys = ["accuracy", "macro_f1", "weighted_f1", *(f"f1_{n}" for n in label_names), "contradiction_rate",
-            "valence_agreement", "valence_mae", "intensity_mae", "ece"]
+            "valence_agreement", "intensity_spread", "ece", "affect_valence_pearson", "affect_arousal_pearson",
+            "affect_valence_mae", "affect_arousal_mae"]
     for key in keys:
         value = metrics.get(f"{prefix}_{key}")
         if value is not None:
@@ -40,7 +41,7 @@ def _metric_table(metrics: dict, prefix: str, label_names: list[str]) -> str:
 
 FIGURE_TITLES = {"confusion_counts": "Confusion matrix (counts)",
                  "confusion_normalised": "Confusion matrix (row-normalised)",
-                 "circumplex": "Texts on the circumplex (predicted valence and intensity)",
+                 "circumplex": "Texts on the circumplex (predicted valence and arousal)",
                  "reliability": "Reliability diagram (calibration; ECE among the metrics)"}
 
 
@@ -54,7 +55,7 @@ def _figure_section(figures: dict, split: str) -> str:
 
 def write_model_card(output_dir, *, model_name: str, base_model: str, dataset_name: str, license: str,
                      config, eval_metrics: dict, test_metrics: dict | None, widget: list[dict],
-                     training_summary: str, figures: dict | None = None) -> Path:
+                     training_summary: str, figures: dict | None = None, affect_source: str | None = None) -> Path:
     """Write `output_dir/README.md` and return its path. `figures`: PNG file names in `output_dir` by kind
     (plots.FIGURES), shown in the card."""
     results = []
@@ -71,14 +72,21 @@ def write_model_card(output_dir, *, model_name: str, base_model: str, dataset_na
         model_name=model_name, eval_results=results or None, widget=widget,
     )
     weights = ", ".join(f"{name} {getattr(config, name)}" for name in
-                        ("emotion_weight", "valence_weight", "intensity_weight", "contradiction_weight"))
+                        ("emotion_weight", "valence_weight", "arousal_weight", "contradiction_weight",
+                         "valence_consistency_weight", "label_target_weight"))
     labels = ", ".join(config.label_names)
+    dimensional = (f"The valence and arousal heads learned per-text ratings from `{affect_source}`"
+                   + (" (EmoBank, Buechel & Hahn 2017, CC-BY-SA 4.0)" if "emobank" in affect_source.lower() else "")
+                   + "; `affect_*` metrics are Pearson r and MAE against its held-out ratings."
+                   if affect_source else "The valence and arousal heads learned the labels' circumplex points only.")
     body = f"""
 # {model_name}
 
 A CMHL emotion classifier (Contrastive Multi-Head Learning, arXiv 2603.14078): the `{base_model}` encoder
-with three jointly trained heads, emotion ({labels}), valence in [-1, 1] and intensity in [0, 1],
-auxiliary circumplex supervision and a contrastive contradiction loss. Loss weights: {weights};
+with three jointly trained heads, emotion ({labels}), valence in [-1, 1] and arousal in [0, 1], and a
+contrastive contradiction loss. Intensity in [0, 1] is read from valence and arousal
+(`{config.intensity_definition}`: the distance from the circumplex's neutral centre, Reisenzein 1994), so a
+calm but very unpleasant text ("devastated") is intense. {dimensional} Loss weights: {weights};
 contradiction mode `{config.contradiction_mode}` (margin {config.contradiction_margin}). The emotion head is the
 encoder's stock classification head, so stock loaders read this checkpoint without custom code.
 
@@ -91,8 +99,8 @@ classifier("i feel so grateful today", top_k=None)
 ```
 
 All three heads: `AutoModel.from_pretrained("{model_name}", trust_remote_code=True)` returns `logits`,
-`valence` and `intensity`. Without `trust_remote_code`, the stock `AutoModelForSequenceClassification` loads
-the emotion classifier alone (it reports the `valence_head` / `intensity_head` tensors as unused) and gives the
+`valence`, `arousal` and `intensity`. Without `trust_remote_code`, the stock `AutoModelForSequenceClassification`
+loads the emotion classifier alone (it reports the `valence_head` / `arousal_head` tensors as unused) and gives the
 same probabilities.
 
 ## Results

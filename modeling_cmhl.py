@@ -1,15 +1,16 @@
-"""CMHL: one encoder with its stock classification head (emotion) and two more heads (valence, intensity).
+"""CMHL: one encoder with its stock classification head (emotion) and two more heads (valence, arousal).
 
     input_ids (B, T) -> the encoder family's stock ...ForSequenceClassification        logits (B, L)
                           (BERT: first token, dense, tanh, dropout, linear; RoBERTa alike)
         features (B, F) = what enters that head's last linear layer (after its dropout)
         -> tanh(valence_head(features))       valence    (B,)  in [-1, 1]
-        -> sigmoid(intensity_head(features))  intensity  (B,)  in [0, 1]
+        -> sigmoid(arousal_head(features))    arousal    (B,)  in [0, 1]
+        -> circumplex_intensity(valence, arousal)  intensity (B,) in [0, 1]: distance from the neutral centre
 
 The stock classifier's modules are this model's own children under their stock names (`bert.*`,
 `classifier.*`, ...), so a CMHL checkpoint is also a stock checkpoint of the emotion classifier:
 `AutoModelForSequenceClassification.from_pretrained(path)` without custom code reads it and drops only
-`valence_head.*` / `intensity_head.*` (README, "Serving"). With all auxiliary weights at 0, training is
+`valence_head.*` / `arousal_head.*` (README, "Serving"). With all auxiliary weights at 0, training is
 exactly stock fine-tuning. Elgabry, Hamdi & Shaban, "Contrastive Multi-Head Learning for Emotionally
 Consistent Text Classification", arXiv 2603.14078 (abstract only public).
 """
@@ -38,8 +39,10 @@ class CMHLOutput(ModelOutput):
 
     loss: () weighted CMHL loss, when `labels` are given.
     logits: (B, L) emotion logits; softmax gives the emotion probabilities.
-    valence: (B,) predicted valence in [-1, 1] (negative = unpleasant).
-    intensity: (B,) predicted intensity (circumplex arousal) in [0, 1].
+    valence: (B,) predicted valence in [-1, 1] (negative = unpleasant, 0 neutral).
+    arousal: (B,) predicted arousal in [0, 1] (0 calm, 0.5 neutral, 1 excited).
+    intensity: (B,) how strongly the text feels, in [0, 1], read from valence and arousal as
+        `config.intensity_definition` says (default: distance from the circumplex's neutral centre).
     loss_terms: each unweighted loss term by name, when `labels` are given.
     hidden_states / attentions: the encoder's, when asked for.
     """
@@ -47,10 +50,20 @@ class CMHLOutput(ModelOutput):
     loss: torch.FloatTensor | None = None
     logits: torch.FloatTensor | None = None
     valence: torch.FloatTensor | None = None
+    arousal: torch.FloatTensor | None = None
     intensity: torch.FloatTensor | None = None
     loss_terms: dict[str, torch.Tensor] | None = None
     hidden_states: tuple[torch.FloatTensor, ...] | None = None
     attentions: tuple[torch.FloatTensor, ...] | None = None
+
+
+def circumplex_intensity(valence: torch.Tensor, arousal: torch.Tensor, definition: str = "circumplex_distance"):
+    """Intensity in [0, 1] from valence in [-1, 1] and arousal in [0, 1] (CMHLConfig.intensity_definition):
+    "circumplex_distance": sqrt(v^2 + (2a - 1)^2) / sqrt(2), the distance from the neutral centre (0, 0.5),
+    reaching 1 at the circle's corners; "arousal": a.   valence, arousal: (B,) -> (B,)"""
+    if definition == "arousal":
+        return arousal
+    return torch.sqrt(valence.float() ** 2 + (2 * arousal.float() - 1) ** 2 + 1e-12) / 2 ** 0.5
 
 
 def _build_stock_classifier(encoder_config) -> PreTrainedModel:
@@ -116,7 +129,7 @@ class CMHLForSequenceClassification(PreTrainedModel):
         self._head_features = None
         features = last_linear.in_features
         self.valence_head = nn.Linear(features, 1)
-        self.intensity_head = nn.Linear(features, 1)
+        self.arousal_head = nn.Linear(features, 1)
         self.max_input_tokens = _max_input_tokens(classifier.base_model)
         self.post_init()
 
@@ -141,14 +154,16 @@ class CMHLForSequenceClassification(PreTrainedModel):
         inputs_embeds: torch.FloatTensor | None = None,
         labels: torch.LongTensor | None = None,
         valence_labels: torch.FloatTensor | None = None,
-        intensity_labels: torch.FloatTensor | None = None,
+        arousal_labels: torch.FloatTensor | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         num_items_in_batch: int | torch.Tensor | None = None,
     ) -> CMHLOutput:
-        """labels: (B,) emotion indices (-100 to ignore). valence_labels / intensity_labels: (B,)
-        per-example targets on the heads' scales, NaN where the data give none (then the gold label's
-        circumplex coordinate is the target). num_items_in_batch: rows in the whole accumulated batch.
+        """labels: (B,) emotion indices; -1 for a row without an emotion label (a rated text: it trains the
+        valence and arousal heads only), -100 to ignore a row. valence_labels / arousal_labels: (B,) per-row
+        ratings on the heads' scales, NaN where the data give none (then the gold label's circumplex coordinate,
+        weighted by `config.label_target_weight`). num_items_in_batch: rows that count in the whole accumulated
+        batch (loss.py).
 
         Inputs longer than `max_input_tokens` (what the encoder's position table allows, e.g. 512) keep
         their first `max_input_tokens` tokens, so that any text, however long, gets a prediction; the
@@ -169,44 +184,45 @@ class CMHLForSequenceClassification(PreTrainedModel):
         features, self._head_features = self._head_features, None  # (B, F), set by the hook
         logits = stock.logits  # (B, L)
         valence = torch.tanh(self.valence_head(features)).squeeze(-1)  # (B,)
-        intensity = torch.sigmoid(self.intensity_head(features)).squeeze(-1)  # (B,)
+        arousal = torch.sigmoid(self.arousal_head(features)).squeeze(-1)  # (B,)
 
         loss = None
         if labels is not None:
-            loss = self.compute_cmhl_loss(logits, valence, intensity, labels, valence_labels, intensity_labels,
+            loss = self.compute_cmhl_loss(logits, valence, arousal, labels, valence_labels, arousal_labels,
                                           num_items_in_batch)
         return CMHLOutput(
             loss=loss.total if loss is not None else None,
             logits=logits,
             valence=valence,
-            intensity=intensity,
+            arousal=arousal,
+            intensity=circumplex_intensity(valence, arousal, self.config.intensity_definition),
             loss_terms=loss.terms() if loss is not None else None,
             hidden_states=stock.hidden_states,
             attentions=stock.attentions,
         )
 
-    def compute_cmhl_loss(self, logits, valence, intensity, labels, valence_labels=None, intensity_labels=None,
+    def compute_cmhl_loss(self, logits, valence, arousal, labels, valence_labels=None, arousal_labels=None,
                           num_items=None) -> CMHLLoss:
         """`loss.cmhl_loss` with this model's weights and circumplex tables (built from the config on
         each call: they are a few numbers, and the config stays their only source)."""
         config = self.config
-        needs_circumplex = config.valence_weight > 0 or config.intensity_weight > 0 or (
-            config.contradiction_weight > 0 and config.incompatible_pairs is None)
-        label_valence = label_intensity = None
-        if needs_circumplex or config.circumplex_coordinates is not None:
-            valence_table, intensity_table = config.circumplex_targets()
+        label_valence = label_arousal = None
+        if config.circumplex_coordinates is not None:
+            valence_table, arousal_table = config.circumplex_targets()
             label_valence = torch.tensor(valence_table, device=logits.device)  # (L,)
-            label_intensity = torch.tensor(intensity_table, device=logits.device)  # (L,)
+            label_arousal = torch.tensor(arousal_table, device=logits.device)  # (L,)
         incompatible = None
         if config.contradiction_weight > 0:
             incompatible = incompatibility_matrix(config.num_labels, config.incompatible_index_pairs(),
                                                   device=logits.device)  # (L, L)
         return cmhl_loss(
-            logits, valence, intensity, labels,
-            label_valence=label_valence, label_intensity=label_intensity, incompatible=incompatible,
-            valence_labels=valence_labels, intensity_labels=intensity_labels,
+            logits, valence, arousal, labels,
+            label_valence=label_valence, label_arousal=label_arousal, incompatible=incompatible,
+            valence_labels=valence_labels, arousal_labels=arousal_labels,
             emotion_weight=config.emotion_weight, valence_weight=config.valence_weight,
-            intensity_weight=config.intensity_weight, contradiction_weight=config.contradiction_weight,
+            arousal_weight=config.arousal_weight, contradiction_weight=config.contradiction_weight,
+            valence_consistency_weight=config.valence_consistency_weight,
+            label_target_weight=config.label_target_weight,
             regression_kind=config.regression_loss, contradiction_mode=config.contradiction_mode,
             contradiction_margin=config.contradiction_margin, label_smoothing=config.label_smoothing,
             num_items=num_items,
@@ -225,7 +241,7 @@ class CMHLForSequenceClassification(PreTrainedModel):
             name_or_path, config=config.encoder_config, dtype=torch.float32, output_loading_info=True,
             ignore_mismatched_sizes=True)  # a stock classifier with another label count: its head starts afresh
         missing, unexpected = model.load_state_dict(stock.state_dict(), strict=False)
-        extra_heads = {n for n in missing if n.split(".")[0] in ("valence_head", "intensity_head")}
+        extra_heads = {n for n in missing if n.split(".")[0] in ("valence_head", "arousal_head")}
         if unexpected or set(missing) != extra_heads:
             raise ValueError(f"{name_or_path}: the stock classifier does not match CMHL's "
                              f"(missing {sorted(set(missing) - extra_heads)}, unexpected {unexpected})")

@@ -41,20 +41,28 @@ def confusion_figure(confusion: np.ndarray, label_names: list[str], normalise: b
     return figure
 
 
-def circumplex_figure(valence: np.ndarray, intensity: np.ndarray, predicted: np.ndarray, label_names: list[str],
+def circumplex_figure(valence: np.ndarray, arousal: np.ndarray, predicted: np.ndarray, label_names: list[str],
                       anchors: tuple[list[float], list[float]] | None, title: str = "Circumplex"):
-    """Texts placed by predicted (valence, intensity), coloured by predicted emotion; each label's circumplex
-    coordinate (`anchors`: valence list, intensity list, as CMHLConfig.circumplex_targets) drawn as a star.
-    valence, intensity, predicted: (N,)"""
+    """Texts placed by predicted (valence, arousal), coloured by predicted emotion; each label's circumplex
+    coordinate (`anchors`: valence list, arousal list, as CMHLConfig.circumplex_targets) drawn as a star; dashed
+    circles of equal intensity (distance from the neutral centre (0, 0.5), modeling_cmhl.circumplex_intensity).
+    valence, arousal, predicted: (N,)"""
     figure, axes = plt.subplots(figsize=(6.5, 5.5))
+    for level in (0.25, 0.5, 0.75):
+        radius = level * 2 ** 0.5  # intensity = distance / sqrt(2) on axes of half-widths 1 (valence), 0.5 (arousal)
+        angle = np.linspace(0, 2 * np.pi, 200)
+        axes.plot(radius * np.cos(angle), 0.5 + radius * np.sin(angle) / 2, linestyle=":", color="grey",
+                  linewidth=0.7, zorder=1)
+        axes.annotate(f"intensity {level}", (0, 0.5 + radius / 2), fontsize=7, color="grey", ha="center",
+                      va="bottom")
     for index, name in enumerate(label_names):
         color = COLORS[index % len(COLORS)]
         members = predicted == index
         if members.any() and len(valence) == 1:  # one text (the demo page): a large marker above the stars
-            axes.scatter(valence, intensity, s=260, color=color, edgecolor="black", linewidth=2, zorder=4,
+            axes.scatter(valence, arousal, s=260, color=color, edgecolor="black", linewidth=2, zorder=4,
                          label=f"this text ({name})")
         elif members.any():
-            axes.scatter(valence[members], intensity[members], s=10, alpha=0.45, color=color, label=name)
+            axes.scatter(valence[members], arousal[members], s=10, alpha=0.45, color=color, label=name)
         if anchors is not None:
             axes.scatter(anchors[0][index], anchors[1][index], s=220, marker="*", color=color, edgecolor="black",
                          linewidth=1.0, zorder=3)
@@ -65,7 +73,7 @@ def circumplex_figure(valence: np.ndarray, intensity: np.ndarray, predicted: np.
     axes.set_xlim(-1.05, 1.05)
     axes.set_ylim(-0.02, 1.02)
     axes.set_xlabel("valence (predicted, -1 unpleasant ... +1 pleasant)")
-    axes.set_ylabel("intensity (predicted arousal, 0 calm ... 1 excited)")
+    axes.set_ylabel("arousal (predicted, 0 calm ... 1 excited)")
     axes.set_title(title + ("; stars: label coordinates" if anchors is not None else ""))
     axes.legend(title="predicted emotion", fontsize=8, loc="lower left", markerscale=2 if len(valence) > 1 else 0.6)
     return figure
@@ -113,10 +121,10 @@ def figure_paths(output_dir) -> list[Path]:
     return [Path(output_dir) / name for name in FIGURES.values()]
 
 
-def write_figures(output_dir, probabilities: np.ndarray, valence: np.ndarray, intensity: np.ndarray,
+def write_figures(output_dir, probabilities: np.ndarray, valence: np.ndarray, arousal: np.ndarray,
                   labels: np.ndarray, config, split: str) -> dict[str, Path]:
     """The four evaluation figures of one split as PNG files in `output_dir` (names in FIGURES).
-    probabilities: (N, L) · valence, intensity, labels: (N,)"""
+    probabilities: (N, L) · valence, arousal, labels: (N,)"""
     from metrics import expected_calibration_error
 
     output_dir = Path(output_dir)
@@ -130,8 +138,8 @@ def write_figures(output_dir, probabilities: np.ndarray, valence: np.ndarray, in
     paths = {
         "confusion_counts": confusion_figure(confusion, names, normalise=False),
         "confusion_normalised": confusion_figure(confusion, names, normalise=True),
-        "circumplex": circumplex_figure(valence, intensity, predicted, names, anchors,
-                                        title=f"{split} texts by predicted valence and intensity"),
+        "circumplex": circumplex_figure(valence, arousal, predicted, names, anchors,
+                                        title=f"{split} texts by predicted valence and arousal"),
         "reliability": reliability_figure(bins, ece),
     }
     return {key: save(figure, output_dir / FIGURES[key]) for key, figure in paths.items()}

@@ -1,11 +1,11 @@
-"""Predict emotions, valence, intensity and a consistency flag for every text of a file, streaming.
+"""Predict emotions, valence, arousal, intensity and a consistency flag for every text of a file, streaming.
 
     python predict.py --model_name_or_path runs/cmhl --input_file texts.txt --output_file predictions.csv
 
 Input: `.txt` (one text per line; every line is a text, empty lines included, so output rows align with input
 lines), `.csv` / `.tsv` with a `--text_column` (default `text`), or `.jsonl` with that key. Output (`.csv`,
 `.tsv` or `.jsonl`, by extension), one row per text in input order: `row`, `text`, `label`, `p_<label>` for
-every label, `valence` in [-1, 1], `intensity` in [0, 1], `consistent` (metrics.ConsistencyCheck). Texts are
+every label, `valence` in [-1, 1], `arousal` in [0, 1], `intensity` in [0, 1], `consistent` (metrics.ConsistencyCheck). Texts are
 read, predicted and written batch by batch, so memory stays flat however long the file (BENCHMARKS.md
 measures it); a progress bar counts texts. The model is the repository's own class, so no remote code runs.
 """
@@ -117,18 +117,18 @@ class Predictor:
 
     @torch.inference_mode()
     def __call__(self, texts: list[str]) -> dict[str, np.ndarray]:
-        """N texts -> probabilities (N, L), valence (N,), intensity (N,), consistent (N,) bool; run in batches
+        """N texts -> probabilities (N, L), valence, arousal, intensity (N,), consistent (N,) bool; run in batches
         of `batch_size`."""
         parts = []
         for start in range(0, len(texts), self.batch_size):
             out = self.model(**self.encode(texts[start:start + self.batch_size]))
             parts.append((out.logits.float().cpu().numpy().astype(np.float64), out.valence.float().cpu().numpy(),
-                          out.intensity.float().cpu().numpy()))
+                          out.arousal.float().cpu().numpy(), out.intensity.float().cpu().numpy()))
         if not parts:
-            parts = [(np.zeros((0, len(self.label_names))), np.zeros(0, np.float32), np.zeros(0, np.float32))]
-        logits, valence, intensity = (np.concatenate(column) for column in zip(*parts))
+            parts = [(np.zeros((0, len(self.label_names))), *(np.zeros(0, np.float32),) * 3)]
+        logits, valence, arousal, intensity = (np.concatenate(column) for column in zip(*parts))
         probabilities = softmax(logits)
-        return {"probabilities": probabilities, "valence": valence, "intensity": intensity,
+        return {"probabilities": probabilities, "valence": valence, "arousal": arousal, "intensity": intensity,
                 "consistent": self.consistency(probabilities, valence)}
 
     def rows(self, texts: list[str], first_row: int) -> Iterator[dict]:
@@ -139,6 +139,7 @@ class Predictor:
             yield {"row": first_row + i, "text": text, "label": self.label_names[int(probabilities.argmax())],
                    **{f"p_{name}": round(float(p), 6) for name, p in zip(self.label_names, probabilities)},
                    "valence": round(float(result["valence"][i]), 6),
+                   "arousal": round(float(result["arousal"][i]), 6),
                    "intensity": round(float(result["intensity"][i]), 6),
                    "consistent": bool(result["consistent"][i])}
 
@@ -171,7 +172,8 @@ def predict_file(predictor: Predictor, input_file: Path, output_file: Path, text
     """Predict every text of `input_file` into `output_file`; returns the number of texts."""
     refuse_overwrite([output_file], [input_file])
     total = sum(1 for _ in read_texts(input_file, text_column))  # a first pass checks every line and sizes the bar
-    fields = ["row", "text", "label", *(f"p_{n}" for n in predictor.label_names), "valence", "intensity", "consistent"]
+    fields = ["row", "text", "label", *(f"p_{n}" for n in predictor.label_names), "valence", "arousal", "intensity",
+              "consistent"]
     writer = RowWriter(output_file, fields)
     done = 0
     try:

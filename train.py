@@ -33,7 +33,7 @@ from transformers import (AutoTokenizer, PretrainedConfig, DataCollatorWithPaddi
 from transformers.dynamic_module_utils import custom_object_save
 
 from configuration_cmhl import WARRINER_2013, CMHLConfig
-from data import DataError, load_splits, refuse_overwrite
+from data import AffectSpec, DataError, load_affect, load_splits, mix, refuse_overwrite
 from metrics import CMHLMetrics, softmax
 from model_card import widget_examples, write_model_card
 from modeling_cmhl import CMHLForSequenceClassification, carry_emotion_head, register_auto_classes
@@ -41,7 +41,7 @@ from plots import write_figures
 
 logger = logging.getLogger("cmhl.train")
 register_auto_classes()  # the text-classification pipeline (model card widget) asks the Auto classes
-LABEL_NAMES = ["labels", "valence_labels", "intensity_labels"]  # what Trainer passes to compute_metrics
+LABEL_NAMES = ["labels", "valence_labels", "arousal_labels"]  # what Trainer passes to compute_metrics
 
 
 @dataclass
@@ -63,7 +63,7 @@ class DataArguments:
                 "is given. With local files it names the data set in the model card."})
     train_file: str | None = field(default=None, metadata={
         "help": "Local training data: dair-ai 'text;label' .txt, .csv/.tsv, .jsonl or .parquet with columns text "
-                "and label (a name or an index); optional valence [-1, 1] and intensity [0, 1] columns. Without it, "
+                "and label (a name or an index); optional per-text valence [-1, 1] and arousal [0, 1] columns. Without it, "
                 "a CMHL checkpoint given as --model_name_or_path is evaluated on the other files, nothing is trained."})
     validation_file: str | None = field(default=None, metadata={"help": "Local validation data (model selection)."})
     test_file: str | None = field(default=None, metadata={"help": "Local test data (final numbers only)."})
@@ -75,9 +75,36 @@ class DataArguments:
     max_train_samples: int | None = field(default=None, metadata={"help": "Keep the first N training rows."})
     max_eval_samples: int | None = field(default=None, metadata={"help": "Keep the first N validation rows."})
     max_predict_samples: int | None = field(default=None, metadata={"help": "Keep the first N test rows."})
+    affect_file: str | None = field(default=None, metadata={
+        "help": "Texts rated for valence and arousal, the second training source of the valence and arousal heads "
+                "(any format above with a header; EmoBank's emobank.csv: columns id,split,V,A,D,text, scale 1-5). "
+                "Its rows train those heads only; its dev and test rows are evaluated every epoch beside the emotion "
+                "validation set (metrics eval_affect_*)."})
+    affect_text_column: str = field(default="text", metadata={"help": "Text column of --affect_file."})
+    affect_valence_column: str = field(default="V", metadata={"help": "Valence rating column of --affect_file."})
+    affect_arousal_column: str = field(default="A", metadata={"help": "Arousal rating column of --affect_file."})
+    affect_scale: str = field(default="1,5", metadata={
+        "help": "low,high of --affect_file's rating scale (EmoBank: 1,5); its midpoint is read as neutral."})
+    affect_split_column: str | None = field(default="split", metadata={
+        "help": "Column naming each row's split (train / dev or validation / test); 'none': every row trains."})
+    affect_proportion: float | None = field(default=None, metadata={
+        "help": "Share of rated rows in the training mix (drawn with replacement beyond the corpus size). "
+                "Default: every rated training row once (EmoBank with dair-ai: 8,062 of 24,062, 0.34)."})
+    max_affect_samples: int | None = field(default=None, metadata={
+        "help": "Keep the first N rated rows of each split of --affect_file."})
+
+    def affect_spec(self) -> AffectSpec:
+        try:
+            low, high = (float(x) for x in self.affect_scale.split(","))
+        except ValueError:
+            raise DataError(f"--affect_scale: expected 'low,high' (e.g. 1,5), got {self.affect_scale!r}") from None
+        split = None if (self.affect_split_column or "none").lower() == "none" else self.affect_split_column
+        return AffectSpec(self.affect_text_column, self.affect_valence_column, self.affect_arousal_column,
+                          (low, high), split)
 
     def __post_init__(self):
-        for name in ("max_seq_length", "max_train_samples", "max_eval_samples", "max_predict_samples"):
+        for name in ("max_seq_length", "max_train_samples", "max_eval_samples", "max_predict_samples",
+                     "max_affect_samples"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise DataError(f"--{name}: expected a whole number >= 1, got {value}")
@@ -96,7 +123,10 @@ class CMHLArguments:
     classifier_dropout: float | None = _cmhl_field("classifier_dropout")
     emotion_weight: float | None = _cmhl_field("emotion_weight")
     valence_weight: float | None = _cmhl_field("valence_weight")
-    intensity_weight: float | None = _cmhl_field("intensity_weight")
+    arousal_weight: float | None = _cmhl_field("arousal_weight")
+    label_target_weight: float | None = _cmhl_field("label_target_weight")
+    valence_consistency_weight: float | None = _cmhl_field("valence_consistency_weight")
+    intensity_definition: str | None = _cmhl_field("intensity_definition")
     contradiction_weight: float | None = _cmhl_field("contradiction_weight")
     regression_loss: str | None = _cmhl_field("regression_loss")
     contradiction_mode: str | None = _cmhl_field("contradiction_mode")
@@ -346,6 +376,18 @@ def check_checkpoint_shapes(checkpoint: str, model) -> None:
                         "settings of the run that wrote it")
 
 
+def check_dimensional_supervision(config, train) -> None:
+    """The valence and arousal heads must learn something: from rated rows (--affect_file, or valence / arousal
+    columns of the training file) or from the labels' circumplex points (--label_target_weight > 0)."""
+    heads = [name for name in ("valence_weight", "arousal_weight") if getattr(config, name) > 0]
+    rated = any(not math.isnan(v) for v in train["valence_labels"]) or any(not math.isnan(a) for a in train["arousal_labels"])
+    if heads and not rated and config.label_target_weight == 0:
+        raise DataError(f"{' and '.join(heads)} > 0 but nothing trains those heads: no rated text and "
+                        "--label_target_weight 0. Give --affect_file (texts rated for valence and arousal, e.g. "
+                        "EmoBank; see README), or --label_target_weight 1 for the labels' circumplex points, or set "
+                        f"{' '.join(f'--{h} 0' for h in heads)}")
+
+
 def is_cmhl_checkpoint(path: str) -> bool:
     """A CMHL checkpoint's config.json is its encoder's with CMHL's auto_map added (configuration_cmhl.py)."""
     config_dict, _ = PretrainedConfig.get_config_dict(path)
@@ -412,7 +454,8 @@ def write_card(trainer, tokenizer, model_args, data_args, training_args, eval_me
                             dataset_name=data_args.dataset_name, license=model_args.model_license,
                             config=trainer.model.config, eval_metrics=eval_metrics, test_metrics=test_metrics,
                             widget=widget_examples(classifier), training_summary=summary,
-                            figures={key: path.name for key, path in figures.items()})
+                            figures={key: path.name for key, path in figures.items()},
+                            affect_source=Path(data_args.affect_file).name if data_args.affect_file else None)
 
 
 def parse_arguments(argv: list[str]):
@@ -446,8 +489,15 @@ def main(argv: list[str]) -> dict:
                                       require_train=not evaluation_only, limits=limits)
     if "validation" not in splits:
         raise DataError("no validation split: give --validation_file (model selection needs one)")
+    if data_args.affect_file:  # rated text: trains the valence / arousal heads, evaluated beside the emotion data
+        affect = load_affect(data_args.affect_file, data_args.affect_spec(),
+                             {split: data_args.max_affect_samples for split in ("train", "validation", "test")})
+        if "train" in splits:
+            splits["train"] = mix(splits["train"], affect.pop("train"), data_args.affect_proportion, training_args.seed)
+        splits.update({f"affect_{split}": dataset for split, dataset in affect.items() if split != "train"})
 
-    inputs = [model_args.model_name_or_path, model_args.tokenizer_name, *files.values(), cmhl_args.circumplex_file]
+    inputs = [model_args.model_name_or_path, model_args.tokenizer_name, *files.values(), cmhl_args.circumplex_file,
+              data_args.affect_file]
     with training_args.main_process_first(desc="checking the output folder"):
         check_output_dir(training_args, inputs)
     resume = None if evaluation_only else resolve_resume(training_args.resume_from_checkpoint, training_args.output_dir)
@@ -463,6 +513,8 @@ def main(argv: list[str]) -> dict:
         raise DataError(f"{error} (set it with the CMHL arguments, see --help)") from error
     if resume:
         check_checkpoint_shapes(resume, model)
+    if not evaluation_only:
+        check_dimensional_supervision(model.config, splits["train"])
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
     tokenized = tokenize(splits, tokenizer, data_args, training_args)
     if training_args.should_save and not evaluation_only:  # checkpoint pushes upload output_dir: code files first
@@ -471,8 +523,13 @@ def main(argv: list[str]) -> dict:
 
     # ---- Trainer ----
     term_logger = LossTermLogger()
+    eval_dataset = tokenized["validation"]
+    if "affect_validation" in tokenized:  # Trainer evaluates both every epoch: eval_emotion_*, eval_affect_*
+        eval_dataset = {"emotion": tokenized["validation"], "affect": tokenized["affect_validation"]}
+        if not training_args.metric_for_best_model.startswith(("emotion_", "affect_", "eval_")):
+            training_args.metric_for_best_model = f"emotion_{training_args.metric_for_best_model}"
     trainer = CMHLTrainer(
-        model=model, args=training_args, train_dataset=tokenized.get("train"), eval_dataset=tokenized["validation"],
+        model=model, args=training_args, train_dataset=tokenized.get("train"), eval_dataset=eval_dataset,
         processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
         compute_metrics=CMHLMetrics(model.config),
     )
@@ -487,19 +544,23 @@ def main(argv: list[str]) -> dict:
         trainer.save_metrics("train", results)
 
     # ---- metrics: best checkpoint on validation, then test once ----
-    eval_metrics = trainer.evaluate()
+    eval_metrics = trainer.evaluate(tokenized["validation"])
+    if "affect_validation" in tokenized:
+        eval_metrics.update(trainer.evaluate(tokenized["affect_validation"], metric_key_prefix="eval_affect"))
     trainer.save_metrics("eval", eval_metrics)
     test_metrics = None
     if "test" in tokenized:
         final = trainer.predict(tokenized["test"], metric_key_prefix="test")
         test_metrics = final.metrics
+        if "affect_test" in tokenized:
+            test_metrics.update(trainer.predict(tokenized["affect_test"], metric_key_prefix="test_affect").metrics)
         trainer.save_metrics("test", test_metrics)
     else:
         final = trainer.predict(tokenized["validation"], metric_key_prefix="eval")
     figures = {}
     if trainer.is_world_process_zero():  # before any push, so that the figures go up with the model
-        logits, valence, intensity = final.predictions[:3]
-        figures = write_figures(training_args.output_dir, softmax(logits.astype(np.float64)), valence, intensity,
+        logits, valence, arousal = final.predictions[:3]
+        figures = write_figures(training_args.output_dir, softmax(logits.astype(np.float64)), valence, arousal,
                                 final.label_ids[0], trainer.model.config, "test" if test_metrics else "validation")
 
     # ---- push and card (push_to_hub writes Trainer's generated card: ours replaces it afterwards) ----

@@ -27,14 +27,18 @@ import transformers
 
 REPO = Path(__file__).resolve().parents[1]
 CELLS = {  # CMHL settings per cell; everything else is the same budget
-    "plain": {"valence_weight": 0, "intensity_weight": 0, "contradiction_weight": 0},
-    "cmhl": {},
+    "plain": {"valence_weight": 0, "arousal_weight": 0, "contradiction_weight": 0},
+    "cmhl": {"label_target_weight": 1},  # label-level circumplex targets only (the CMHL of earlier versions)
+    "cmhl_emobank": {},  # today's defaults, with EmoBank's ratings training the valence and arousal heads
     "no_contradiction": {"contradiction_weight": 0},
     "no_valence": {"valence_weight": 0},
-    "no_intensity": {"intensity_weight": 0},
+    "no_arousal": {"arousal_weight": 0},
 }
+AFFECT_CELLS = {"cmhl_emobank", "no_contradiction", "no_valence", "no_arousal"}  # trained with --affect_file
+MAIN_CELLS = ("plain", "cmhl", "cmhl_emobank")
 REPORTED = ("test_accuracy", "test_macro_f1", "test_weighted_f1", "test_f1_love", "test_f1_surprise",
-            "test_contradiction_rate", "test_valence_agreement", "eval_macro_f1", "train_runtime")
+            "test_contradiction_rate", "test_valence_agreement", "test_intensity_spread", "test_affect_valence_pearson",
+            "test_affect_arousal_pearson", "test_affect_valence_pearson_from_emotions", "eval_macro_f1", "train_runtime")
 REPORTED_VALIDATION = ("eval_accuracy", "eval_macro_f1", "eval_f1_love", "eval_f1_surprise", "eval_contradiction_rate",
                        "eval_valence_agreement")
 
@@ -58,6 +62,8 @@ def run_cell(cell: str, seed: int, args) -> dict:
                "--save_total_limit", 1, "--logging_steps", 50, "--report_to", "none"]
     if not args.no_test:
         command += ["--test_file", data / "test.txt"]
+    if cell in AFFECT_CELLS:
+        command += ["--affect_file", args.affect_file, "--affect_scale", "1,5"]
     for name, value in {**CELLS[cell], **json.loads(args.cmhl)}.items():
         command += [f"--{name}", value]
     for key in ("max_train_samples", "max_eval_samples", "max_predict_samples"):
@@ -160,6 +166,8 @@ def main():
                         help="tuning attempts: train and select on validation only, never touch the test split")
     parser.add_argument("--read_test", action="store_true",
                         help="after choosing on validation: evaluate this tag's --no_test cells on test, once")
+    parser.add_argument("--affect_file", default=str(REPO.parent / "shared" / "data" / "emobank" / "emobank.csv"),
+                        help="rated corpus of the EmoBank cells (train.py --affect_file)")
     parser.add_argument("--max_train_samples", type=int)
     parser.add_argument("--max_eval_samples", type=int)
     parser.add_argument("--max_predict_samples", type=int)
@@ -189,8 +197,8 @@ def main():
         return
     args.backbone = args.backbone or default_backbone()
     results_dir.mkdir(parents=True, exist_ok=True)
-    main_cells = [(seed, cell) for seed in args.seeds for cell in args.cells if cell in ("plain", "cmhl")]
-    ablations = [(seed, cell) for seed in args.ablation_seeds for cell in args.cells if cell not in ("plain", "cmhl")]
+    main_cells = [(seed, cell) for seed in args.seeds for cell in args.cells if cell in MAIN_CELLS]
+    ablations = [(seed, cell) for seed in args.ablation_seeds for cell in args.cells if cell not in MAIN_CELLS]
     plan = main_cells + ablations  # the headline comparison first
     for seed, cell in plan:
         path = results_dir / f"{args.tag}-{cell}-seed{seed}.json"
