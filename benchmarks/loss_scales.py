@@ -34,12 +34,12 @@ from transformers import AutoTokenizer
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-from loss import (circumplex_targets, contradiction_loss, emotion_loss, incompatibility_matrix,  # noqa: E402
-                  regression_loss)
+from loss import (contradiction_loss, emotion_loss, incompatibility_matrix, regression_loss,  # noqa: E402
+                  regression_targets)
 from modeling_cmhl import CMHLForSequenceClassification  # noqa: E402
 from quality import write_between_markers  # noqa: E402  (benchmarks/, this script's folder)
 
-WEIGHTS = {"valence": 0.5, "intensity": 0.5, "contradiction": 0.5}  # CMHLConfig's defaults in the quality study
+WEIGHTS = {"valence": 0.5, "arousal": 0.5, "contradiction": 0.5}  # CMHLConfig's defaults in the quality study
 
 
 def batches(data_dir: Path, tokenizer, label2id: dict, count: int, size: int, seed: int = 0):
@@ -53,16 +53,16 @@ def batches(data_dir: Path, tokenizer, label2id: dict, count: int, size: int, se
 
 
 def term_losses(model, inputs, labels) -> dict:
-    """Every term, unweighted, from one forward pass: emotion, valence, intensity, and both contradiction modes."""
+    """Every term, unweighted, from one forward pass: emotion, valence and arousal (label-level targets, as in
+    the study this script measured), and both contradiction modes."""
     config = model.config
     out = model(**inputs)
-    valence_table, intensity_table = (torch.tensor(t) for t in config.circumplex_targets())  # (L,), (L,)
+    valence_table, arousal_table = (torch.tensor(t) for t in config.circumplex_targets())  # (L,), (L,)
     incompatible = incompatibility_matrix(config.num_labels, config.incompatible_index_pairs())  # (L, L)
-    valid = torch.ones_like(labels, dtype=torch.bool)
     return {
         "emotion": emotion_loss(out.logits, labels),
-        "valence": regression_loss(out.valence, circumplex_targets(labels, valence_table), valid),
-        "intensity": regression_loss(out.intensity, circumplex_targets(labels, intensity_table), valid),
+        "valence": regression_loss(out.valence, *regression_targets(labels, valence_table), labels),
+        "arousal": regression_loss(out.arousal, *regression_targets(labels, arousal_table), labels),
         "contradiction_margin": contradiction_loss(out.logits, labels, incompatible, "margin",
                                                    config.contradiction_margin),
         "contradiction_mass": contradiction_loss(out.logits, labels, incompatible, "mass"),
@@ -87,7 +87,7 @@ def measure(model, data, max_grad_norm: float) -> dict:
             row[f"{name}/grad_norm"] = g.norm().item()
             row[f"{name}/cos_to_ce"] = torch.nn.functional.cosine_similarity(g, ce, dim=0).item()
         for mode in ("margin", "mass"):
-            total = ce + WEIGHTS["valence"] * grads["valence"] + WEIGHTS["intensity"] * grads["intensity"] \
+            total = ce + WEIGHTS["valence"] * grads["valence"] + WEIGHTS["arousal"] * grads["arousal"] \
                 + WEIGHTS["contradiction"] * grads[f"contradiction_{mode}"]
             clip = min(1.0, max_grad_norm / total.norm().item())
             along_ce = clip * torch.dot(total, ce).item() / ce.norm().item()
@@ -98,7 +98,7 @@ def measure(model, data, max_grad_norm: float) -> dict:
 
 
 def markdown(results: dict) -> str:
-    names = ("emotion", "valence", "intensity", "contradiction_margin", "contradiction_mass")
+    names = ("emotion", "valence", "arousal", "contradiction_margin", "contradiction_mass")
     lines = ["| model | term | value | gradient norm | cosine to CE gradient |", "|---|---|---|---|---|"]
     for model, r in results["models"].items():
         for name in names:

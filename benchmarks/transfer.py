@@ -54,7 +54,7 @@ def run_cell(name: str, start: str, seed: int, files: tuple[Path, Path], args) -
     command = [sys.executable, REPO / "train.py", "--model_name_or_path", start,
                "--train_file", files[0], "--validation_file", files[1],
                "--test_file", Path(args.data_dir) / "dreaddit_test_text_label.csv",
-               "--class_names", "none,stress", "--valence_weight", 0, "--intensity_weight", 0,
+               "--class_names", "none,stress", "--valence_weight", 0, "--arousal_weight", 0,
                "--contradiction_weight", 0, "--output_dir", output_dir, "--seed", seed,
                "--num_train_epochs", args.epochs, "--per_device_train_batch_size", args.batch_size,
                "--learning_rate", args.learning_rate, "--max_seq_length", args.max_seq_length,

@@ -45,7 +45,8 @@ def make_tiny_tokenizer():
 
 def make_tiny_checkpoint(path):
     """A CMHL checkpoint (dair-ai labels) with a tiny random BERT encoder, no dropout anywhere (so that runs
-    compare exactly), and the tiny tokenizer."""
+    compare exactly), label-level circumplex targets (label_target_weight 1, so that every loss term is live
+    on emotion data alone), and the tiny tokenizer."""
     import torch
 
     from configuration_cmhl import CMHLConfig
@@ -53,7 +54,8 @@ def make_tiny_checkpoint(path):
 
     encoder = {**TINY_ENCODERS["bert"], "hidden_dropout_prob": 0.0, "attention_probs_dropout_prob": 0.0}
     torch.manual_seed(0)
-    CMHLForSequenceClassification(CMHLConfig(encoder_config=encoder, classifier_dropout=0.0)).save_pretrained(path)
+    config = CMHLConfig(encoder_config=encoder, classifier_dropout=0.0, label_target_weight=1.0)
+    CMHLForSequenceClassification(config).save_pretrained(path)
     make_tiny_tokenizer().save_pretrained(path)
     return path
 
@@ -82,6 +84,7 @@ def trained_checkpoint(tmp_path_factory, minilm_path):
                "--test_file", emotion / "test.txt", "--max_train_samples", "960", "--max_eval_samples", "200",
                "--max_predict_samples", "300", "--max_seq_length", "64", "--num_train_epochs", "1",
                "--per_device_train_batch_size", "16", "--learning_rate", "1e-4", "--output_dir", output,
+               "--affect_file", DATA / "emobank" / "emobank.csv", "--max_affect_samples", "480",
                "--save_strategy", "no", "--eval_strategy", "no", "--load_best_model_at_end", "false",
                "--report_to", "none", "--seed", "0"]
     run = subprocess.run([str(c) for c in command], cwd=REPO, capture_output=True, text=True, timeout=1200)

@@ -91,7 +91,7 @@ def check_report(report, labels):
     stock = report["stock"]
     assert stock["module"].startswith("transformers.models.") and stock["class"].endswith("ForSequenceClassification")
     assert stock["missing"] == [] and stock["max_prob_diff"] < 1e-5
-    assert stock["unexpected"] == sorted(f"{h}.{p}" for h in ("intensity_head", "valence_head") for p in ("bias", "weight"))
+    assert stock["unexpected"] == sorted(f"{h}.{p}" for h in ("arousal_head", "valence_head") for p in ("bias", "weight"))
     assert report["stock_pipeline_class"] == stock["class"]
     for custom, plain in zip(report["pipeline_top_k_none"], report["stock_pipeline_top_k_none"]):
         assert [s["label"] for s in custom] == [s["label"] for s in plain]

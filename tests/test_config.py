@@ -36,7 +36,7 @@ def test_dict_round_trip(tiny_encoder):
 
 
 def test_other_label_sets():
-    two = CMHLConfig(id2label={0: "calm", 1: "stress"}, valence_weight=0, intensity_weight=0,
+    two = CMHLConfig(id2label={0: "calm", 1: "stress"}, valence_weight=0, arousal_weight=0,
                      contradiction_weight=0)
     assert two.circumplex_coordinates is None and two.num_labels == 2
     subset = CMHLConfig(id2label={0: "joy", 1: "anger"})  # coordinates found for every label
@@ -80,7 +80,7 @@ def test_bad_values_name_the_field(overrides, field):
 def test_hand_edited_config_json_is_checked(tmp_path):
     CMHLConfig().save_pretrained(tmp_path)
     data = json.loads((tmp_path / "config.json").read_text())
-    data["intensity_weight"] = -1
+    data["arousal_weight"] = -1
     (tmp_path / "config.json").write_text(json.dumps(data))
-    with pytest.raises(ValueError, match="intensity_weight"):
+    with pytest.raises(ValueError, match="arousal_weight"):
         AutoConfig.from_pretrained(tmp_path, trust_remote_code=True)

@@ -90,19 +90,19 @@ def test_missing_columns_in_csv_jsonl_parquet(tmp_path):
 
 def test_every_format_reads_the_same_rows(tmp_path):
     rows = [("i feel great; truly", "joy", 0.8, ""), ("so sad", "sadness", "", 0.3)]
-    (tmp_path / "a.csv").write_text("text,label,valence,intensity\n" + "".join(
+    (tmp_path / "a.csv").write_text("text,label,valence,arousal\n" + "".join(
         f'"{t}",{l},{v},{i}\n' for t, l, v, i in rows))
     (tmp_path / "a.jsonl").write_text("".join(json.dumps({"text": t, "label": l, "valence": v or None,
-                                                          "intensity": i or None}) + "\n" for t, l, v, i in rows))
+                                                          "arousal": i or None}) + "\n" for t, l, v, i in rows))
     pq.write_table(pa.table({"text": [r[0] for r in rows], "label": [r[1] for r in rows],
-                             "valence": [0.8, None], "intensity": [None, 0.3]}), tmp_path / "a.parquet")
+                             "valence": [0.8, None], "arousal": [None, 0.3]}), tmp_path / "a.parquet")
     (tmp_path / "a.txt").write_text("i feel great; truly;joy\nso sad;sadness\n")
     for name in ("a.csv", "a.jsonl", "a.parquet", "a.txt"):
         columns, dropped = check_rows(read_file(tmp_path / name), LABELS, name)
         assert columns["text"] == ["i feel great; truly", "so sad"] and columns["label"] == [1, 0], name
         assert dropped == []
         if name != "a.txt":
-            assert columns["valence_labels"][0] == 0.8 and columns["intensity_labels"][1] == 0.3, name
+            assert columns["valence_labels"][0] == 0.8 and columns["arousal_labels"][1] == 0.3, name
 
 
 def test_out_of_range_target(tmp_path):
@@ -151,3 +151,57 @@ def test_script_exits_non_zero_with_the_message(tmp_path):
     assert run.returncode == 2
     assert f"error: {train}, line 7: unknown label 'boredom'" in run.stderr
     assert not (tmp_path / "out").exists()
+
+
+# ---- rated text (EmoBank) ----
+
+def test_emobank_reads_with_its_official_split_and_scaled_ratings():
+    from data import AffectSpec, load_affect
+
+    splits = load_affect(DATA / "emobank" / "emobank.csv", AffectSpec())
+    assert {k: len(v) for k, v in splits.items()} == {"train": 8062, "validation": 1000, "test": 1000}
+    train = splits["train"]
+    assert set(train["label"]) == {-1}
+    assert -1 <= min(train["valence_labels"]) and max(train["valence_labels"]) <= 1
+    assert 0 <= min(train["arousal_labels"]) and max(train["arousal_labels"]) <= 1
+    first = next(r for r in splits["test"])  # 110CYL068_1079_1110,test,2.8,3.1,2.8: V 2.8 -> -0.1, A 3.1 -> 0.525
+    assert first["valence_labels"] == pytest.approx(2 * (2.8 - 1) / 4 - 1) and first["arousal_labels"] == pytest.approx(0.525)
+
+
+@pytest.mark.parametrize("row, message", [
+    ("b,train,6.0,3.0,3.0,too pleasant", r"line 3: V '6.0' is not a number on the stated scale \[1.0, 5.0\]"),
+    ("b,train,3.0,high,3.0,not a number", r"line 3: A 'high' is not a number on the stated scale"),
+    ("b,holdout,3.0,3.0,3.0,odd split", r"line 3: split 'holdout' is not one of"),
+    ("b,train,3.0,3.0,3.0,", r"line 3: empty text"),
+])
+def test_a_bad_rating_stops_with_file_line_and_value(tmp_path, row, message):
+    from data import AffectSpec, load_affect
+
+    rated = tmp_path / "rated.csv"
+    rated.write_text(f"id,split,V,A,D,text\na,train,3.0,3.0,3.0,fine\n{row}\n")
+    with pytest.raises(DataError, match=f"rated.csv, {message}"):
+        load_affect(rated, AffectSpec())
+
+
+def test_a_bad_rating_stops_train_py_before_training(tmp_path):
+    rated = tmp_path / "rated.csv"
+    rated.write_text("id,split,V,A,D,text\na,train,3.0,3.0,3.0,fine\nb,dev,0.5,3.0,3.0,below the scale\n")
+    train = write(tmp_path / "train.txt", GOOD_LINES)
+    with pytest.raises(DataError, match=r"rated.csv, line 3: V '0.5' is not a number on the stated scale"):
+        run_main(tmp_path, train, extra=["--affect_file", str(rated)])
+
+
+def test_mixing_proportion(tmp_path):
+    from data import mix, to_dataset
+
+    def rows(n, label):
+        return to_dataset({"text": [f"t{i}" for i in range(n)], "label": [label] * n,
+                           "valence_labels": [0.1] * n, "arousal_labels": [0.5] * n})
+
+    emotion, rated = rows(90, 0), rows(20, -1)
+    assert len(mix(emotion, rated, None, seed=0)) == 110  # every rated row once
+    mixed = mix(emotion, rated, 0.4, seed=0)  # 0.4 / 0.6 * 90 = 60 rated rows: 20 three times over, shuffled
+    assert len(mixed) == 150 and mixed["label"].count(-1) == 60
+    assert sorted(mixed["text"][90:]) == sorted([f"t{i}" for i in range(20)] * 3)
+    with pytest.raises(DataError, match="--affect_proportion"):
+        mix(emotion, rated, 1.0, seed=0)

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from loss import (circumplex_targets, cmhl_loss, contradiction_loss, emotion_loss, incompatibility_matrix,
-                  regression_loss)
+from loss import (NO_EMOTION, cmhl_loss, contradiction_loss, emotion_loss, incompatibility_matrix, regression_loss,
+                  regression_targets, valence_consistency_loss)
 
 # Three labels a, b, c; only a and c contradict each other.
 INCOMPATIBLE = incompatibility_matrix(3, [(0, 2)])
@@ -35,24 +35,50 @@ def test_label_smoothing_by_hand():
     assert got == pytest.approx(expected, abs=1e-6)
 
 
-def test_circumplex_targets_from_label_or_given():
+def test_regression_targets_from_rating_label_or_none():
     table = torch.tensor([1.0, -1.0, 0.0])
-    assert circumplex_targets(LABELS, table).tolist() == [1.0, -1.0]
-    given = torch.tensor([float("nan"), 0.5])
-    assert circumplex_targets(LABELS, table, given).tolist() == [1.0, 0.5]
+    labels = torch.tensor([0, 1, NO_EMOTION])
+    given = torch.tensor([float("nan"), 0.5, 0.25])
+    target, weight = regression_targets(labels, table, given, label_target_weight=0.3)
+    assert target.tolist() == [1.0, 0.5, 0.25] and weight.tolist() == pytest.approx([0.3, 1.0, 1.0])
+    target, weight = regression_targets(labels, table, None, label_target_weight=1.0)
+    assert target.tolist() == [1.0, -1.0, 0.0] and weight.tolist() == [1.0, 1.0, 0.0]  # no label, no rating: none
+    target, weight = regression_targets(labels, table, given, label_target_weight=0.0)
+    assert weight.tolist() == [0.0, 1.0, 1.0] and not torch.isnan(target).any()
 
 
 def test_regression_losses_by_hand():
     prediction = torch.tensor([0.5, -0.5])
     target = torch.tensor([1.0, 0.5])
-    valid = torch.tensor([True, True])
-    assert regression_loss(prediction, target, valid, "mse").item() == pytest.approx((0.25 + 1.0) / 2)
+    weight = torch.tensor([1.0, 1.0])
+    labels = torch.tensor([0, 1])
+    assert regression_loss(prediction, target, weight, labels, "mse").item() == pytest.approx((0.25 + 1.0) / 2)
     # Huber, beta 1: 0.5 d^2 for |d| < 1, |d| - 0.5 otherwise
-    assert regression_loss(prediction, target, valid, "smooth_l1").item() == pytest.approx((0.125 + 0.5) / 2)
-    # an ignored row and a NaN target both drop out of the sum and the count
-    assert regression_loss(prediction, target, torch.tensor([True, False]), "mse").item() == pytest.approx(0.25)
-    nan_target = torch.tensor([1.0, float("nan")])
-    assert regression_loss(prediction, nan_target, valid, "mse").item() == pytest.approx(0.25)
+    assert regression_loss(prediction, target, weight, labels, "smooth_l1").item() == pytest.approx((0.125 + 0.5) / 2)
+    # a row without a target (weight 0) adds nothing but still counts in the mean; an ignored row does not count
+    assert regression_loss(prediction, target, torch.tensor([1.0, 0.0]), labels, "mse").item() == pytest.approx(0.125)
+    assert regression_loss(prediction, target, weight, torch.tensor([0, -100]), "mse").item() == pytest.approx(0.25)
+
+
+def test_rated_rows_count_but_give_no_emotion_terms():
+    labels = torch.tensor([0, NO_EMOTION])
+    row0 = math.log(1 + 2 * math.exp(-2))
+    assert emotion_loss(LOGITS, labels).item() == pytest.approx(row0 / 2, abs=1e-6)  # mean over both rows
+    con = contradiction_loss(LOGITS, labels, INCOMPATIBLE, "margin", margin=1.0).item()
+    assert con == pytest.approx(math.log(1 + math.exp(-1)) / 2, abs=1e-6)
+
+
+def test_valence_consistency_by_hand():
+    # p = softmax(logits); implied valence sum_k p_k v_k; against the head's valence (no gradient to the head)
+    logits = torch.tensor([[2.0, 0.0, 0.0]], requires_grad=True)
+    valence = torch.tensor([0.5], requires_grad=True)
+    table = torch.tensor([1.0, -1.0, 0.0])
+    p = [math.exp(2) / (math.exp(2) + 2), 1 / (math.exp(2) + 2), 1 / (math.exp(2) + 2)]
+    implied = p[0] - p[1]
+    loss = valence_consistency_loss(logits, valence, table)
+    assert loss.item() == pytest.approx((implied - 0.5) ** 2, abs=1e-6)
+    loss.backward()
+    assert valence.grad is None and logits.grad.abs().sum() > 0
 
 
 def test_margin_contradiction_by_hand():
@@ -96,34 +122,37 @@ def test_margin_contradiction_gradient_by_hand():
 
 def test_total_is_the_weighted_sum_and_terms_are_reported():
     valence, intensity = torch.tensor([0.5, -0.5]), torch.tensor([0.2, 0.9])
-    tables = dict(label_valence=torch.tensor([1.0, -1.0, 0.0]), label_intensity=torch.tensor([0.0, 1.0, 0.5]),
+    tables = dict(label_valence=torch.tensor([1.0, -1.0, 0.0]), label_arousal=torch.tensor([0.0, 1.0, 0.5]),
                   incompatible=INCOMPATIBLE)
     result = cmhl_loss(LOGITS, valence, intensity, LABELS, **tables, emotion_weight=1.0, valence_weight=0.5,
-                       intensity_weight=0.25, contradiction_weight=2.0)
+                       arousal_weight=0.25, contradiction_weight=2.0, label_target_weight=1.0)
     ce = (math.log(1 + 2 * math.exp(-2)) + math.log(1 + 2 / math.e)) / 2
     val = (0.25 + 0.25) / 2  # targets 1, -1
     inten = (0.04 + 0.01) / 2  # targets 0, 1
     con = math.log(1 + math.exp(-1)) / 2
     assert result.total.item() == pytest.approx(ce + 0.5 * val + 0.25 * inten + 2.0 * con, abs=1e-6)
     assert {k: round(v.item(), 6) for k, v in result.terms().items()} == {
-        "emotion": round(ce, 6), "valence": round(val, 6), "intensity": round(inten, 6), "contradiction": round(con, 6)}
+        "emotion": round(ce, 6), "valence": round(val, 6), "arousal": round(inten, 6), "contradiction": round(con, 6)}
 
 
 def test_zero_weight_skips_the_term():
     # No circumplex tables at all: computing any auxiliary term would fail.
-    result = cmhl_loss(LOGITS, torch.zeros(2), torch.zeros(2), LABELS, label_valence=None, label_intensity=None,
-                       incompatible=None, valence_weight=0, intensity_weight=0, contradiction_weight=0)
+    result = cmhl_loss(LOGITS, torch.zeros(2), torch.zeros(2), LABELS, label_valence=None, label_arousal=None,
+                       incompatible=None, valence_weight=0, arousal_weight=0, contradiction_weight=0)
     assert set(result.terms()) == {"emotion"}
     assert result.total.item() == pytest.approx(emotion_loss(LOGITS, LABELS).item())
 
 
 def test_num_items_makes_accumulation_exact():
+    """Four micro-batches of 2 rows, normalised by the 8 rows of the whole batch, sum to the loss of the
+    whole batch, with a rated row, per-row ratings and every term live."""
     torch.manual_seed(0)
-    logits, labels = torch.randn(8, 3), torch.tensor([0, 1, 2, 0, 2, 1, 0, 2])
-    kwargs = dict(label_valence=torch.tensor([1.0, -1.0, 0.0]), label_intensity=torch.tensor([0.0, 1.0, 0.5]),
-                  incompatible=INCOMPATIBLE)
-    valence, intensity = torch.randn(8).tanh(), torch.rand(8)
-    whole = cmhl_loss(logits, valence, intensity, labels, **kwargs).total
-    parts = sum(cmhl_loss(logits[i:i + 2], valence[i:i + 2], intensity[i:i + 2], labels[i:i + 2], **kwargs,
-                          num_items=8).total for i in range(0, 8, 2))
+    logits, labels = torch.randn(8, 3), torch.tensor([0, 1, 2, 0, 2, NO_EMOTION, 0, 2])
+    valence, arousal = torch.randn(8).tanh(), torch.rand(8)
+    ratings = torch.tensor([float("nan")] * 5 + [0.3, float("nan"), -0.4])
+    tables = dict(label_valence=torch.tensor([1.0, -1.0, 0.0]), label_arousal=torch.tensor([0.0, 1.0, 0.5]),
+                  incompatible=INCOMPATIBLE, valence_consistency_weight=0.7, label_target_weight=0.5)
+    whole = cmhl_loss(logits, valence, arousal, labels, valence_labels=ratings, **tables).total
+    parts = sum(cmhl_loss(logits[i:i + 2], valence[i:i + 2], arousal[i:i + 2], labels[i:i + 2],
+                          valence_labels=ratings[i:i + 2], **tables, num_items=8).total for i in range(0, 8, 2))
     assert parts.item() == pytest.approx(whole.item(), abs=1e-6)

@@ -1,5 +1,7 @@
 """The three-head model: outputs, gradients, switched-off terms, encoders, and `from_backbone`."""
 
+import math
+
 import pytest
 import torch
 
@@ -20,9 +22,10 @@ def batch(vocab=64, size=3, length=7):
 def test_outputs_for_every_encoder(model_type):
     model = CMHLForSequenceClassification(CMHLConfig(encoder_config=TINY_ENCODERS[model_type]))
     out = model.eval()(**batch(), labels=torch.tensor([0, 1, 3]), output_hidden_states=True)
-    assert out.logits.shape == (3, 6) and out.valence.shape == (3,) and out.intensity.shape == (3,)
-    assert out.valence.abs().max() <= 1 and 0 <= out.intensity.min() and out.intensity.max() <= 1
-    assert out.loss.ndim == 0 and set(out.loss_terms) == {"emotion", "valence", "intensity", "contradiction"}
+    assert out.logits.shape == (3, 6) and out.valence.shape == out.arousal.shape == out.intensity.shape == (3,)
+    assert out.valence.abs().max() <= 1 and 0 <= out.arousal.min() and out.arousal.max() <= 1
+    assert 0 <= out.intensity.min() and out.intensity.max() <= 1
+    assert out.loss.ndim == 0 and set(out.loss_terms) == {"emotion", "valence", "arousal", "contradiction"}
     assert len(out.hidden_states) == 3  # embeddings + 2 layers
 
 
@@ -35,7 +38,7 @@ def test_emotion_path_is_the_stock_classifier(model_type):
     stock = AutoModelForSequenceClassification.from_config(model.config.encoder_config).eval()
     missing, unexpected = stock.load_state_dict(model.state_dict(), strict=False)
     assert missing == [] and sorted(unexpected) == sorted(
-        f"{h}.{p}" for h in ("valence_head", "intensity_head") for p in ("weight", "bias"))
+        f"{h}.{p}" for h in ("valence_head", "arousal_head") for p in ("weight", "bias"))
     with torch.no_grad():
         assert torch.equal(model(**batch()).logits, stock(**batch()).logits)
 
@@ -54,15 +57,16 @@ def test_padding_does_not_change_a_row(tiny_encoder):
 
 
 def test_gradients_reach_every_head_and_the_encoder(tiny_encoder):
-    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder, classifier_dropout=0.0))
+    config = CMHLConfig(encoder_config=tiny_encoder, classifier_dropout=0.0, label_target_weight=1.0)
+    model = CMHLForSequenceClassification(config)
     model(**batch(), labels=torch.tensor([0, 1, 3])).loss.backward()
-    for name in ("classifier", "valence_head", "intensity_head", "bert.pooler.dense"):
+    for name in ("classifier", "valence_head", "arousal_head", "bert.pooler.dense"):
         assert model.get_submodule(name).weight.grad.abs().sum() > 0, name
     assert model.bert.get_input_embeddings().weight.grad.abs().sum() > 0
     assert model.bert.encoder.layer[0].attention.self.query.weight.grad.abs().sum() > 0
 
 
-@pytest.mark.parametrize("term, head", [("valence", "valence_head"), ("intensity", "intensity_head")])
+@pytest.mark.parametrize("term, head", [("valence", "valence_head"), ("arousal", "arousal_head")])
 def test_zero_weight_contributes_nothing(tiny_encoder, term, head):
     model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder, **{f"{term}_weight": 0.0}))
     out = model(**batch(), labels=torch.tensor([0, 1, 3]))
@@ -72,7 +76,7 @@ def test_zero_weight_contributes_nothing(tiny_encoder, term, head):
 
 
 def test_all_auxiliary_weights_zero_is_plain_cross_entropy(tiny_encoder):
-    config = CMHLConfig(encoder_config=tiny_encoder, valence_weight=0, intensity_weight=0, contradiction_weight=0)
+    config = CMHLConfig(encoder_config=tiny_encoder, valence_weight=0, arousal_weight=0, contradiction_weight=0)
     model = CMHLForSequenceClassification(config).eval()
     labels = torch.tensor([0, 1, 3])
     out = model(**batch(), labels=labels)
@@ -80,19 +84,21 @@ def test_all_auxiliary_weights_zero_is_plain_cross_entropy(tiny_encoder):
 
 
 def test_per_example_targets_override_the_circumplex(tiny_encoder):
-    config = CMHLConfig(encoder_config=tiny_encoder, intensity_weight=0, contradiction_weight=0, emotion_weight=0)
+    config = CMHLConfig(encoder_config=tiny_encoder, arousal_weight=0, contradiction_weight=0, emotion_weight=0,
+                        label_target_weight=0.5)
     model = CMHLForSequenceClassification(config).eval()
     labels = torch.tensor([0, 1, 3])
     out = model(**batch(), labels=labels, valence_labels=torch.tensor([0.9, float("nan"), -0.2]))
     targets = torch.tensor([0.9, config.circumplex_targets()[0][1], -0.2])
-    expected = ((out.valence - targets) ** 2).mean().item()
+    weights = torch.tensor([1.0, 0.5, 1.0])  # a rating counts fully, the label's point as label_target_weight says
+    expected = (weights * (out.valence - targets) ** 2).mean().item()
     assert out.loss_terms["valence"].item() == pytest.approx(expected, abs=1e-6)
     assert out.loss.item() == pytest.approx(config.valence_weight * expected, abs=1e-6)
 
 
 def test_two_label_model_without_circumplex(tiny_encoder):
     config = CMHLConfig(encoder_config=tiny_encoder, id2label={0: "none", 1: "stress"}, valence_weight=0,
-                        intensity_weight=0, contradiction_weight=0)
+                        arousal_weight=0, contradiction_weight=0)
     out = CMHLForSequenceClassification(config)(**batch(), labels=torch.tensor([0, 1, 1]))
     assert out.logits.shape == (3, 2) and set(out.loss_terms) == {"emotion"}
 
@@ -113,7 +119,7 @@ def test_from_backbone_loads_minilm(minilm_path):
         assert torch.equal(model.bert.state_dict()[name], tensor), name
     assert info["unused_checkpoint_tensors"] == []
     assert sorted(info["newly_initialized"]) == sorted(
-        f"{head}.{p}" for head in ("classifier", "valence_head", "intensity_head") for p in ("weight", "bias"))
+        f"{head}.{p}" for head in ("classifier", "valence_head", "arousal_head") for p in ("weight", "bias"))
     assert model.config.encoder_config.model_type == "bert" and model.config.num_labels == 6
 
 
@@ -157,3 +163,38 @@ def test_a_deep_copy_is_independent(tiny_encoder):
     assert not torch.allclose(original.valence, copied.valence)
     assert torch.allclose(original.logits + 1.0, copied.logits, atol=1e-5)
     assert model.stock_classifier.classifier is model.classifier and twin.stock_classifier.classifier is twin.classifier
+
+
+def test_a_rated_row_trains_the_dimensional_heads_only(tiny_encoder):
+    """Loss masking: a row with label -1 (rated text) gives no cross-entropy or contradiction gradient; an
+    emotion row without ratings gives no regression gradient when label_target_weight is 0."""
+    config = CMHLConfig(encoder_config=tiny_encoder)
+    model = CMHLForSequenceClassification(config).eval()
+    inputs = {k: v[:1] for k, v in batch().items()}
+    rated = model(**inputs, labels=torch.tensor([-1]), valence_labels=torch.tensor([0.3]),
+                  arousal_labels=torch.tensor([0.8]))
+    assert rated.loss_terms["emotion"].item() == 0 and rated.loss_terms["contradiction"].item() == 0
+    rated.loss.backward()
+    assert model.classifier.weight.grad.abs().sum() == 0  # nothing reached the emotion output layer
+    assert model.valence_head.weight.grad.abs().sum() > 0 and model.arousal_head.weight.grad.abs().sum() > 0
+    expected = 0.5 * (rated.valence - 0.3) ** 2 + 0.5 * (rated.arousal - 0.8) ** 2
+    assert rated.loss.item() == pytest.approx(expected.item(), abs=1e-6)
+    model.zero_grad()
+    labelled = model(**inputs, labels=torch.tensor([1]))  # no rating, label_target_weight 0
+    labelled.loss.backward()
+    assert model.valence_head.weight.grad.abs().sum() == 0 and model.arousal_head.weight.grad.abs().sum() == 0
+    assert model.classifier.weight.grad.abs().sum() > 0
+
+
+def test_intensity_is_the_distance_from_the_neutral_centre(tiny_encoder):
+    from modeling_cmhl import circumplex_intensity
+
+    valence, arousal = torch.tensor([0.0, -0.9, 0.3, 1.0, 0.0]), torch.tensor([0.5, 0.2, 0.55, 1.0, 0.0])
+    expected = [0.0, math.sqrt(0.81 + 0.36) / math.sqrt(2), math.sqrt(0.09 + 0.01) / math.sqrt(2), 1.0, 1 / math.sqrt(2)]
+    assert circumplex_intensity(valence, arousal).tolist() == pytest.approx(expected, abs=1e-5)
+    assert circumplex_intensity(valence, arousal, "arousal").tolist() == pytest.approx(arousal.tolist())
+    # "devastated" (very unpleasant, calm) is more intense than "a bit annoyed" (mildly unpleasant, neutral arousal)
+    assert expected[1] > expected[2]
+    model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder)).eval()
+    out = model(**batch())
+    assert torch.allclose(out.intensity, circumplex_intensity(out.valence, out.arousal))

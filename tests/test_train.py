@@ -45,6 +45,7 @@ def minilm_run(tmp_path_factory, minilm_path):
     out = tmp_path_factory.mktemp("minilm") / "run"
     run_train(["--model_name_or_path", minilm_path, "--base_model", "sentence-transformers/all-MiniLM-L6-v2",
                *data_args(train=320, evaluation=128, test=128), "--num_train_epochs", 2,
+               "--affect_file", DATA / "emobank" / "emobank.csv", "--max_affect_samples", 160,
                "--per_device_train_batch_size", 16, "--learning_rate", 1e-4, "--logging_steps", 5, "--output_dir", out],
               cwd=out.parent)
     return out
@@ -53,14 +54,17 @@ def minilm_run(tmp_path_factory, minilm_path):
 def test_results_have_every_metric(minilm_run):
     results = json.loads((minilm_run / "all_results.json").read_text())
     for prefix in ("eval", "test"):
-        for key in ("accuracy", "macro_f1", "weighted_f1", "f1_joy", "f1_sadness", "valence_mae", "intensity_mae",
-                    "contradiction_rate", "valence_agreement", "loss"):
+        for key in ("accuracy", "macro_f1", "weighted_f1", "f1_joy", "f1_sadness", "intensity_spread",
+                    "contradiction_rate", "valence_agreement", "loss", "affect_valence_mae", "affect_arousal_mae"):
             assert 0 <= results[f"{prefix}_{key}"] < 10, f"{prefix}_{key}"
+        for key in ("affect_valence_pearson", "affect_arousal_pearson", "affect_valence_pearson_from_emotions"):
+            assert -1 <= results[f"{prefix}_{key}"] <= 1, f"{prefix}_{key}"
     assert results["world_size"] == 1 and results["train_loss"] > 0
+    assert results["test_affect_valence_pearson"] > 0.2  # 160 rated rows already teach the valence head something
     history = [entry for entry in log_history(minilm_run) if "loss" in entry]
-    assert len(history) == 8  # 40 steps, a log every 5
+    assert len(history) == 12  # (320 emotion + 160 rated rows) / 16 x 2 epochs = 60 steps, a log every 5
     config = json.loads((minilm_run / "config.json").read_text())  # the default weights, as trained
-    terms = ("emotion", "valence", "intensity", "contradiction")
+    terms = ("emotion", "valence", "arousal", "contradiction")
     assert all(config[f"{term}_weight"] > 0 for term in terms)
     for entry in history:
         assert {f"loss_{term}" for term in terms} <= set(entry)
@@ -152,7 +156,7 @@ def first_step_log(checkpoint, out, batch, accumulation, cwd):
 def test_gradient_accumulation_matches_one_big_batch(tiny_checkpoint, tmp_path):
     big = first_step_log(tiny_checkpoint, tmp_path / "big", 32, 1, tmp_path)
     accumulated = first_step_log(tiny_checkpoint, tmp_path / "acc", 8, 4, tmp_path)
-    for key in ("loss", "loss_emotion", "loss_valence", "loss_intensity", "loss_contradiction", "grad_norm"):
+    for key in ("loss", "loss_emotion", "loss_valence", "loss_arousal", "loss_contradiction", "grad_norm"):
         assert accumulated[key] == pytest.approx(big[key], rel=1e-4), key
 
 
@@ -188,11 +192,11 @@ def test_yaml_arguments_parse():
 
     import tempfile
     with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as handle:
-        handle.write("train_file: a.txt\nvalence_weight: 0\nintensity_weight: 0\ncontradiction_weight: 0\n"
+        handle.write("train_file: a.txt\nvalence_weight: 0\narousal_weight: 0\ncontradiction_weight: 0\n"
                      "output_dir: somewhere\n")
     model_args, data_args_, cmhl_args, training_args = parse_arguments([handle.name])
     assert data_args_.train_file == "a.txt" and training_args.output_dir == "somewhere"
-    assert cmhl_args.config_overrides() == {"valence_weight": 0, "intensity_weight": 0, "contradiction_weight": 0}
+    assert cmhl_args.config_overrides() == {"valence_weight": 0, "arousal_weight": 0, "contradiction_weight": 0}
     assert model_args.model_name_or_path == "FacebookAI/roberta-base" and training_args.metric_for_best_model == "macro_f1"
 
 
@@ -252,7 +256,7 @@ def test_two_label_data_from_an_emotion_checkpoint(tiny_checkpoint, tmp_path):
                              env={**os.environ, "HF_HUB_OFFLINE": "1"})
     assert refused.returncode == 2
     assert "circumplex_coordinates: expected [valence, arousal] for each of ['none', 'stress']" in refused.stderr
-    run_train([*common, "--valence_weight", 0, "--intensity_weight", 0, "--contradiction_weight", 0,
+    run_train([*common, "--valence_weight", 0, "--arousal_weight", 0, "--contradiction_weight", 0,
                "--output_dir", tmp_path / "run"], cwd=tmp_path)
     config = json.loads((tmp_path / "run" / "config.json").read_text())
     assert config["id2label"] == {"0": "none", "1": "stress"} and config["circumplex_coordinates"] is None

