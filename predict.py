@@ -14,6 +14,7 @@ import argparse
 import csv
 import json
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -203,12 +204,15 @@ def main(argv=None) -> int:
         refuse_overwrite([args.output_file], [args.input_file])
         next(read_texts(args.input_file, args.text_column), None)  # fail on a bad file before loading a model
         predictor = Predictor(args.model_name_or_path, args.device, args.max_length, batch_size=args.batch_size)
+        start = time.perf_counter()
         count = predict_file(predictor, args.input_file, args.output_file, args.text_column, args.batch_size,
                              progress=not args.no_progress)
+        seconds = time.perf_counter() - start
     except (InputError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"{count} texts -> {args.output_file}", file=sys.stderr)
+    print(f"{count} texts -> {args.output_file} in {seconds:.1f} s ({count / max(seconds, 1e-9):.1f} texts/s)",
+          file=sys.stderr)
     return 0
 
 

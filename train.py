@@ -468,7 +468,16 @@ def parse_arguments(argv: list[str]):
         return parser.parse_json_file(argv[0])
     if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
         return parser.parse_yaml_file(argv[0])
-    return parser.parse_args_into_dataclasses(argv)
+    try:
+        return parser.parse_args_into_dataclasses(argv)
+    except ValueError as error:  # HfArgumentParser: arguments no dataclass takes
+        renamed = [f"{old} is now {new}" for old, new in RENAMED_ARGUMENTS.items() if old in argv]
+        raise DataError(f"{error}{'; ' + '; '.join(renamed) if renamed else ''} (python train.py --help lists every "
+                        "argument)") from None
+
+
+# Arguments of earlier versions: the old intensity head was an arousal head; intensity is now read from both heads.
+RENAMED_ARGUMENTS = {"--intensity_weight": "--arousal_weight (intensity is read from valence and arousal)"}
 
 
 def main(argv: list[str]) -> dict:

@@ -139,7 +139,7 @@ def test_continuing_with_reordered_labels_moves_the_rows_by_name(tiny):
         before, after = old(input_ids=ids).logits, new(input_ids=ids).logits
     for j, name in enumerate(reordered):
         assert torch.allclose(after[:, j], before[:, LABELS.index(name)], atol=1e-6), name
-    no_circumplex = CMHLArguments(valence_weight=0, intensity_weight=0, contradiction_weight=0)
+    no_circumplex = CMHLArguments(valence_weight=0, arousal_weight=0, contradiction_weight=0)
     grown = build_model(ModelArguments(model_name_or_path=str(tiny)), no_circumplex, ["joy", "calm"])
     layer = grown.get_submodule(grown.emotion_output_layer)
     source = old.get_submodule(old.emotion_output_layer)
@@ -236,7 +236,7 @@ def test_a_very_long_csv_field_reads(tmp_path):
 
 
 @pytest.mark.parametrize("args, message", [
-    (["--valence_weight", 0, "--intensity_weight", 0, "--contradiction_weight", 0, "--emotion_weight", 0],
+    (["--valence_weight", 0, "--arousal_weight", 0, "--contradiction_weight", 0, "--emotion_weight", 0],
      "at least one of"),
     (["--learning_rate", "nan"], "--learning_rate: expected a finite number"),
     (["--per_device_train_batch_size", 0], "--per_device_train_batch_size: expected a whole number >= 1"),
@@ -318,3 +318,9 @@ def test_card_states_the_steps_actually_trained(tiny, tmp_path):
                                                              "--max_predict_samples", 16]))
     card = (tmp_path / "run" / "README.md").read_text()
     assert "2 optimizer steps (0.50 epochs over 32 examples)" in card and "3.0 epochs" not in card
+
+
+def test_unknown_or_renamed_argument_is_a_sentence(tiny, tmp_path):
+    run = run_script("train.py", *tiny_train_args(tiny, tmp_path / "o"), "--intensity_weight", 0, cwd=tmp_path)
+    assert run.returncode == 2 and "Traceback" not in run.stderr, run.stderr[-2000:]
+    assert "--intensity_weight is now --arousal_weight" in run.stderr
