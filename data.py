@@ -344,8 +344,9 @@ def load_splits(files: dict, dataset_name: str | None, label_names: list[str] | 
             columns = {name: values[:limit] for name, values in columns.items()}
         splits[split] = to_dataset(columns)
         absent = missing_labels(splits[split], label_names)
+        kept = f" in the first {limit} rows kept (--max_{split}_samples)" if limit is not None else ""
         if absent and split == "train":
-            raise DataError(f"{sources[split]}: no example of label(s) {absent}; every label needs training data")
+            raise DataError(f"{sources[split]}: no example of label(s) {absent}{kept}; every label needs training data")
         if absent:
             log(f"warning: {sources[split]}: no example of label(s) {absent}; their F1 is undefined there")
     return splits, label_names

@@ -470,6 +470,8 @@ def parse_arguments(argv: list[str]):
         return parser.parse_yaml_file(argv[0])
     try:
         return parser.parse_args_into_dataclasses(argv)
+    except DataError:
+        raise
     except ValueError as error:  # HfArgumentParser: arguments no dataclass takes
         renamed = [f"{old} is now {new}" for old, new in RENAMED_ARGUMENTS.items() if old in argv]
         raise DataError(f"{error}{'; ' + '; '.join(renamed) if renamed else ''} (python train.py --help lists every "
