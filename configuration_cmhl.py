@@ -95,6 +95,17 @@ class CMHLConfig(PretrainedConfig):
     """Weight of the arousal regression (targets as for valence: a text's arousal rating, else its label's
     circumplex arousal). Our starting point, as above."""
 
+    valence_target_variance: float = 1.0
+    """Divisor of the valence regression term: the variance of the training ratings on the head's scale, so that
+    the term is a mean squared error in units of the ratings' spread (a z-scored MSE) whatever the corpus's scale.
+    train.py sets it from --affect_file's training rows; 1.0 leaves the term in absolute units. Why: EmoBank's
+    valence ratings have a standard deviation of about 0.18 on [-1, 1] and its arousal ratings about 0.07 on
+    [0, 1], so an unnormalised MSE is 0.03 and 0.004 before anything is learned, a gradient that the
+    cross-entropy drowns (BENCHMARKS.md, "Dimensional heads": test r arousal 0.09 without it). Our choice."""
+
+    arousal_target_variance: float = 1.0
+    """Divisor of the arousal regression term; as `valence_target_variance`."""
+
     label_target_weight: float = 0.0
     """Weight, relative to a rated text, of the gold label's circumplex coordinates as the valence / arousal
     target of an emotion-labelled text without ratings (the paper's "auxiliary supervision from Russell's
@@ -263,6 +274,10 @@ class CMHLConfig(PretrainedConfig):
             value = getattr(self, field)
             if not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
                 fail(field, "a finite number >= 0", value)
+        for field in ("valence_target_variance", "arousal_target_variance"):
+            value = getattr(self, field)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                fail(field, "a finite number > 0", value)
         weights = ("emotion_weight", "valence_weight", "arousal_weight", "contradiction_weight",
                    "valence_consistency_weight")
         if not any(getattr(self, name) > 0 for name in weights):

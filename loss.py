@@ -6,8 +6,11 @@ dimensional heads only); IGNORE_INDEX (-100) for a row that does not count at al
 
 The loss is a mean over the rows that count of each row's own loss, the terms that apply to it:
 
-    L = (1 / N) sum_rows [ w_e CE_i [labelled] + w_v r_v,i (v_i - t_v,i)^2 + w_a r_a,i (a_i - t_a,i)^2
+    L = (1 / N) sum_rows [ w_e CE_i [labelled] + w_v r_v,i (v_i - t_v,i)^2 / s_v^2 + w_a r_a,i (a_i - t_a,i)^2 / s_a^2
                            + w_c C_i [labelled] + w_k K_i ]
+
+(r: the row's regression weight, 1 for a rating, label_target_weight for a label's point, 0 for none;
+s^2: the ratings' variance, so that a regression term is a z-scored squared error).
 
 with N = `num_items` when given (the rows that count in the whole accumulated, multi-process batch, as
 `Trainer` counts `labels != -100`), else the rows that count in this batch. So gradient accumulation and
@@ -169,6 +172,8 @@ def cmhl_loss(
     contradiction_weight: float = 0.1,
     valence_consistency_weight: float = 0.0,
     label_target_weight: float = 1.0,
+    valence_variance: float = 1.0,
+    arousal_variance: float = 1.0,
     regression_kind: str = "mse",
     contradiction_mode: str = "margin",
     contradiction_margin: float = 1.0,
@@ -181,18 +186,21 @@ def cmhl_loss(
     logits: (B, L) · valence, arousal: (B,) head outputs · labels: (B,)
     label_valence, label_arousal: (L,) circumplex coordinates per label, on the heads' scales (None allowed
     when unused) · incompatible: (L, L) bool · valence_labels, arousal_labels: (B,) per-row ratings on the
-    heads' scales, NaN = none · label_target_weight: weight of the label coordinate as a fallback target
+    heads' scales, NaN = none · label_target_weight: weight of the label coordinate as a fallback target ·
+    valence_variance, arousal_variance: each regression term is divided by it (the ratings' variance: a z-scored
+    squared error)
     """
     result = CMHLLoss(total=logits.new_zeros((), dtype=torch.float32))
     total = result.total
     if emotion_weight > 0:
         result.emotion = emotion_loss(logits, labels, label_smoothing, num_items)
         total = total + emotion_weight * result.emotion
-    for name, weight, head, table, given in (("valence", valence_weight, valence, label_valence, valence_labels),
-                                             ("arousal", arousal_weight, arousal, label_arousal, arousal_labels)):
+    for name, weight, head, table, given, variance in (
+            ("valence", valence_weight, valence, label_valence, valence_labels, valence_variance),
+            ("arousal", arousal_weight, arousal, label_arousal, arousal_labels, arousal_variance)):
         if weight > 0:
             target, row_weight = regression_targets(labels, table, given, label_target_weight)
-            term = regression_loss(head, target, row_weight, labels, regression_kind, num_items)
+            term = regression_loss(head, target, row_weight, labels, regression_kind, num_items) / variance
             setattr(result, name, term)
             total = total + weight * term
     if contradiction_weight > 0:

@@ -223,6 +223,7 @@ class CMHLForSequenceClassification(PreTrainedModel):
             arousal_weight=config.arousal_weight, contradiction_weight=config.contradiction_weight,
             valence_consistency_weight=config.valence_consistency_weight,
             label_target_weight=config.label_target_weight,
+            valence_variance=config.valence_target_variance, arousal_variance=config.arousal_target_variance,
             regression_kind=config.regression_loss, contradiction_mode=config.contradiction_mode,
             contradiction_margin=config.contradiction_margin, label_smoothing=config.label_smoothing,
             num_items=num_items,

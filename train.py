@@ -125,6 +125,8 @@ class CMHLArguments:
     valence_weight: float | None = _cmhl_field("valence_weight")
     arousal_weight: float | None = _cmhl_field("arousal_weight")
     label_target_weight: float | None = _cmhl_field("label_target_weight")
+    valence_target_variance: float | None = _cmhl_field("valence_target_variance")
+    arousal_target_variance: float | None = _cmhl_field("arousal_target_variance")
     valence_consistency_weight: float | None = _cmhl_field("valence_consistency_weight")
     intensity_definition: str | None = _cmhl_field("intensity_definition")
     contradiction_weight: float | None = _cmhl_field("contradiction_weight")
@@ -388,6 +390,19 @@ def check_dimensional_supervision(config, train) -> None:
                         f"{' '.join(f'--{h} 0' for h in heads)}")
 
 
+def set_target_variances(config, train, cmhl_args) -> None:
+    """Each regression term is divided by the variance of its training ratings (CMHLConfig.valence_target_variance):
+    set from the rated rows of this run unless given as an argument; unchanged (a continued checkpoint keeps its
+    own) when the run has no ratings."""
+    for name in ("valence", "arousal"):
+        field_name = f"{name}_target_variance"
+        ratings = np.array(train[f"{name}_labels"], dtype=np.float64)
+        ratings = ratings[~np.isnan(ratings)]
+        if getattr(cmhl_args, field_name) is None and len(ratings) > 1 and ratings.var() > 0:
+            setattr(config, field_name, round(float(ratings.var()), 6))
+            logger.info(f"{field_name} = {getattr(config, field_name)} (from {len(ratings)} rated training rows)")
+
+
 def is_cmhl_checkpoint(path: str) -> bool:
     """A CMHL checkpoint's config.json is its encoder's with CMHL's auto_map added (configuration_cmhl.py)."""
     config_dict, _ = PretrainedConfig.get_config_dict(path)
@@ -526,6 +541,7 @@ def main(argv: list[str]) -> dict:
         check_checkpoint_shapes(resume, model)
     if not evaluation_only:
         check_dimensional_supervision(model.config, splits["train"])
+        set_target_variances(model.config, splits["train"], cmhl_args)
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
     tokenized = tokenize(splits, tokenizer, data_args, training_args)
     if training_args.should_save and not evaluation_only:  # checkpoint pushes upload output_dir: code files first

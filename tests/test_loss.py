@@ -156,3 +156,16 @@ def test_num_items_makes_accumulation_exact():
     parts = sum(cmhl_loss(logits[i:i + 2], valence[i:i + 2], arousal[i:i + 2], labels[i:i + 2],
                           valence_labels=ratings[i:i + 2], **tables, num_items=8).total for i in range(0, 8, 2))
     assert parts.item() == pytest.approx(whole.item(), abs=1e-6)
+
+
+def test_regression_terms_are_divided_by_the_ratings_variance():
+    labels, valence, arousal = torch.tensor([NO_EMOTION, NO_EMOTION]), torch.tensor([0.1, -0.2]), torch.tensor([0.5, 0.6])
+    ratings = dict(valence_labels=torch.tensor([0.3, -0.1]), arousal_labels=torch.tensor([0.55, 0.5]))
+    common = dict(label_valence=None, label_arousal=None, incompatible=None, contradiction_weight=0, emotion_weight=0,
+                  valence_weight=1.0, arousal_weight=1.0, **ratings)
+    plain = cmhl_loss(LOGITS, valence, arousal, labels, **common)
+    scaled = cmhl_loss(LOGITS, valence, arousal, labels, **common, valence_variance=0.04, arousal_variance=0.0025)
+    assert plain.valence.item() == pytest.approx((0.04 + 0.01) / 2) and plain.arousal.item() == pytest.approx(
+        (0.0025 + 0.01) / 2)
+    assert scaled.valence.item() == pytest.approx((0.04 + 0.01) / 2 / 0.04)
+    assert scaled.arousal.item() == pytest.approx((0.0025 + 0.01) / 2 / 0.0025)
