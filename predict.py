@@ -168,11 +168,17 @@ class RowWriter:
         self.handle.close()
 
 
+def check_input(input_file: Path, text_column: str = "text") -> int:
+    """Read every text once, before anything is written or loaded: a bad line stops here. Returns the count."""
+    return sum(1 for _ in read_texts(input_file, text_column))
+
+
 def predict_file(predictor: Predictor, input_file: Path, output_file: Path, text_column: str = "text",
-                 batch_size: int = 64, progress: bool = True) -> int:
-    """Predict every text of `input_file` into `output_file`; returns the number of texts."""
+                 batch_size: int = 64, progress: bool = True, total: int | None = None) -> int:
+    """Predict every text of `input_file` into `output_file`; returns the number of texts. `total`: the count
+    from `check_input` when the caller already ran it (else it runs here: every line checked, the bar sized)."""
     refuse_overwrite([output_file], [input_file])
-    total = sum(1 for _ in read_texts(input_file, text_column))  # a first pass checks every line and sizes the bar
+    total = check_input(input_file, text_column) if total is None else total
     fields = ["row", "text", "label", *(f"p_{n}" for n in predictor.label_names), "valence", "arousal", "intensity",
               "consistent"]
     writer = RowWriter(output_file, fields)
@@ -202,11 +208,11 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
     try:
         refuse_overwrite([args.output_file], [args.input_file])
-        next(read_texts(args.input_file, args.text_column), None)  # fail on a bad file before loading a model
+        total = check_input(args.input_file, args.text_column)  # a bad line stops before a model loads
         predictor = Predictor(args.model_name_or_path, args.device, args.max_length, batch_size=args.batch_size)
         start = time.perf_counter()
         count = predict_file(predictor, args.input_file, args.output_file, args.text_column, args.batch_size,
-                             progress=not args.no_progress)
+                             progress=not args.no_progress, total=total)
         seconds = time.perf_counter() - start
     except (InputError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)

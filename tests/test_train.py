@@ -111,7 +111,8 @@ def test_evaluation_alone_reproduces_the_training_runs_metrics(minilm_run, tmp_p
     """No --train_file: the trained checkpoint is evaluated with the same metrics, figures, no new model."""
     out = tmp_path / "eval"
     evaluation = ["--validation_file", EMOTION / "validation.txt", "--test_file", EMOTION / "test.txt",
-                  "--max_eval_samples", 128, "--max_predict_samples", 128, "--max_seq_length", 64]
+                  "--max_eval_samples", 128, "--max_predict_samples", 128, "--max_seq_length", 64,
+                  "--affect_file", DATA / "emobank" / "emobank.csv", "--max_affect_samples", 160]
     run_train(["--model_name_or_path", minilm_run, *evaluation, "--output_dir", out], cwd=tmp_path)
     trained = json.loads((minilm_run / "all_results.json").read_text())
     evaluated = json.loads((out / "all_results.json").read_text())
