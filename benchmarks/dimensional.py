@@ -154,8 +154,8 @@ def report(results_dir: Path) -> str:
     groups = {}
     for path in sorted(results_dir.glob("*.json")):
         record = json.loads(path.read_text())
-        if "dimensional" in record:
-            groups.setdefault(record["cell"], []).append(record)
+        if "dimensional" in record:  # one row per study (tag) and cell, over its seeds
+            groups.setdefault(f"{record.get('tag')}: {record['cell']}", []).append(record)
     lines = ["| cell | seeds | " + " | ".join(title for _, title in COLUMNS) + " |", "|" + "---|" * (len(COLUMNS) + 2)]
     for cell, records in groups.items():
         cells = []
