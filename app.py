@@ -29,7 +29,7 @@ def describe(predictor: Predictor, text: str):
     intensity = result["intensity"][:1]
     top = int(probabilities.argmax())
     names = predictor.label_names
-    config = predictor.model.config
+    config = predictor.config
     anchors = config.circumplex_targets() if config.circumplex_coordinates is not None else None
     consistent = bool(result["consistent"][0])
     summary = (f"### Top emotion: {names[top]} ({probabilities[top]:.1%})\n\n"

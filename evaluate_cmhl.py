@@ -125,7 +125,7 @@ def evaluate(predictor: Predictor, rows: list[Row], mapping: LabelMapping, batch
     arrays = {key: np.concatenate(value) for key, value in outputs.items()}
     counted = np.array([index is not None for index, _ in mapped])
     labels = np.array([index for index, _ in mapped if index is not None], dtype=np.int64)
-    config = predictor.model.config
+    config = predictor.config
     has_circumplex = config.circumplex_coordinates is not None
     pairs = config.incompatible_index_pairs() if has_circumplex or config.incompatible_pairs else []
     kept = {key: value[counted] for key, value in arrays.items()}
@@ -166,7 +166,7 @@ def main(argv=None) -> dict:
     results, arrays = evaluate(predictor, rows, mapping, args.batch_size)
     results.update(model=args.model_name_or_path, test_file=str(args.test_file), label_mapping=str(args.label_mapping))
     figures = write_figures(args.output_dir, arrays["probabilities"], arrays["valence"], arrays["arousal"],
-                            arrays["labels"], predictor.model.config, args.test_file.name)
+                            arrays["labels"], predictor.config, args.test_file.name)
     results["figures"] = {key: path.name for key, path in figures.items()}
     (args.output_dir / "cross_domain_results.json").write_text(json.dumps(results, indent=2))
     print(json.dumps(results, indent=2))

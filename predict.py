@@ -1,32 +1,43 @@
 """Predict emotions, valence, arousal, intensity and a consistency flag for every text of a file, streaming.
 
     python predict.py --model_name_or_path runs/cmhl --input_file texts.txt --output_file predictions.csv
+    python predict.py --model_name_or_path runs/cmhl-onnx --runtime onnx-int8 ...     # export_onnx.py --quantize
+    torchrun --nproc_per_node 4 predict.py ...          # or accelerate launch --multi_gpu --num_processes 4
 
 Input: `.txt` (one text per line; every line is a text, empty lines included, so output rows align with input
 lines), `.csv` / `.tsv` with a `--text_column` (default `text`), or `.jsonl` with that key. Output (`.csv`,
 `.tsv` or `.jsonl`, by extension), one row per text in input order: `row`, `text`, `label`, `p_<label>` for
-every label, `valence` in [-1, 1], `arousal` in [0, 1], `intensity` in [0, 1], `consistent` (metrics.ConsistencyCheck). Texts are
-read, predicted and written batch by batch, so memory stays flat however long the file (BENCHMARKS.md
-measures it); a progress bar counts texts. The model is the repository's own class, so no remote code runs.
+every label, `valence` in [-1, 1], `arousal` in [0, 1], `intensity` in [0, 1], `consistent`
+(metrics.ConsistencyCheck). Every runtime (runtimes.py: PyTorch, ONNX, int8 ONNX) gives all of them.
+
+How a file is scored: texts are read in windows of `--window` texts; within a window they are sorted by token
+count and cut into batches of `--batch_size`, so a batch pads to its own longest text, not the file's; each
+window's rows are written, in input order, to `<output_file>.parts/` as soon as it is scored, and the parts are
+joined into the output at the end. So memory stays flat however long the file (BENCHMARKS.md measures it), an
+interrupted run given the same command resumes at the first window not yet written, and under a multi-process
+launcher process r scores windows r, r + n, r + 2n, ..., and the output is the one a single process writes.
+A progress bar counts texts (texts/s); the log ends with the throughput. The model is the repository's own
+class, so no remote code runs.
 """
 
 import argparse
 import csv
 import json
+import os
+import shutil
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import torch
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer
 
 from data import (DataError, check_text_encodable, delimited_records, json_record, positive_int, read_lines,
                   refuse_overwrite)
 from metrics import ConsistencyCheck, softmax
-from modeling_cmhl import CMHLForSequenceClassification
+from runtimes import RUNTIMES, load_runtime
 
 InputError = DataError  # a file that cannot be read as asked: the message names the file, line and what was expected
 
@@ -78,56 +89,81 @@ def batches(texts: Iterator[str], size: int) -> Iterator[list[str]]:
 
 
 class Predictor:
-    """A CMHL checkpoint, its tokenizer and its consistency check, predicting lists of texts of any length in
-    batches of `batch_size`: memory is bounded by the batch and the model's input length, whatever the call."""
+    """A CMHL model in one of the runtimes (runtimes.py), its tokenizer and its consistency check, predicting lists
+    of texts of any length: sorted by token count, in batches of `batch_size`, results in the given order.
+    Memory is bounded by the list, the batch and the model's input length, whatever the texts."""
 
     def __init__(self, model_name_or_path: str, device: str | None = None, max_length: int | None = None,
-                 pad_to_multiple_of: int = 32, batch_size: int = 64):
+                 pad_to_multiple_of: int = 32, batch_size: int = 64, runtime: str = "torch"):
         for name, value in (("max_length", max_length), ("batch_size", batch_size)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise InputError(f"{name}: expected a whole number >= 1, got {value!r}")
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
-        self.model = CMHLForSequenceClassification.from_pretrained(model_name_or_path).to(self.device).eval()
+        self.runtime = load_runtime(model_name_or_path, runtime, device)
+        self.config = self.runtime.config
         self.tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
-        limit = self.model.max_input_tokens or self.tokenizer.model_max_length
+        limit = self.runtime.max_input_tokens or self.tokenizer.model_max_length
         self.max_length = min(max_length or limit, limit, self.tokenizer.model_max_length)
         # Batches padded to a multiple of 32 tokens come in a handful of shapes, so the allocator reuses its
         # blocks instead of fragmenting over one shape per batch (memory stays flat over long files).
         self.pad_to_multiple_of = pad_to_multiple_of
         self.batch_size = batch_size
-        self.label_names = self.model.config.label_names
-        self.consistency = ConsistencyCheck(self.model.config)
+        self.label_names = self.config.label_names
+        self.consistency = ConsistencyCheck(self.config)
 
-    def encode(self, texts: list[str]) -> dict:
-        """Tokenise, truncated to `max_length` tokens, without ever tokenising more of a text than that needs:
-        a text is cut to a character prefix that already gives more tokens than kept (a margin of 16, so the
-        word at the cut is never among the kept tokens), doubling the prefix until it does or the text ends.
-        The ids are those of tokenising the whole text; the cost is bounded by max_length, not the text."""
+    def tokenize(self, texts: list[str]) -> dict[str, list[list[int]]]:
+        """Token ids (with special tokens, truncated to `max_length`), unpadded, without ever tokenising more of a
+        text than that needs: a text is cut to a character prefix that already gives more tokens than kept (a
+        margin of 16, so the word at the cut is never among the kept tokens), doubling the prefix until it does
+        or the text ends. The ids are those of tokenising the whole text; the cost is bounded by max_length."""
         budget = [16 * (self.max_length + 16)] * len(texts)
         while True:
             prefixes = [text[:chars] for text, chars in zip(texts, budget)]
-            lengths = self.tokenizer(prefixes, add_special_tokens=False, return_length=True)["length"]
+            lengths = self.tokenizer(prefixes, add_special_tokens=False, return_length=True, verbose=False)["length"]
             short = [i for i, (text, chars, length) in enumerate(zip(texts, budget, lengths))
                      if len(text) > chars and length <= self.max_length + 16]
             if not short:
                 break
             for i in short:
                 budget[i] *= 2
-        return self.tokenizer(prefixes, padding=True, truncation=True, max_length=self.max_length,
-                              pad_to_multiple_of=self.pad_to_multiple_of, return_tensors="pt").to(self.device)
+        encoded = self.tokenizer(prefixes, truncation=True, max_length=self.max_length)
+        return {name: encoded[name] for name in ("input_ids", "attention_mask", "token_type_ids") if name in encoded}
 
-    @torch.inference_mode()
+    def pad(self, features: dict[str, list[list[int]]], rows: list[int]) -> dict[str, np.ndarray]:
+        """The rows `rows` of tokenised `features`, padded on the tokenizer's side to their longest, rounded up to
+        `pad_to_multiple_of`: {name: (B, T) int64}."""
+        longest = max(len(features["input_ids"][i]) for i in rows)
+        width = -(-longest // self.pad_to_multiple_of) * self.pad_to_multiple_of
+        fill = {"input_ids": self.tokenizer.pad_token_id or 0, "attention_mask": 0,
+                "token_type_ids": self.tokenizer.pad_token_type_id}
+        batch = {}
+        for name, sequences in features.items():
+            array = np.full((len(rows), width), fill[name], dtype=np.int64)  # (B, T)
+            for row, i in enumerate(rows):
+                ids = sequences[i]
+                if self.tokenizer.padding_side == "left":
+                    array[row, width - len(ids):] = ids
+                else:
+                    array[row, :len(ids)] = ids
+            batch[name] = array
+        return batch
+
+    def encode(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """The texts as one padded batch, in their order: {name: (N, T) int64}."""
+        return self.pad(self.tokenize(texts), list(range(len(texts))))
+
     def __call__(self, texts: list[str]) -> dict[str, np.ndarray]:
-        """N texts -> probabilities (N, L), valence, arousal, intensity (N,), consistent (N,) bool; run in batches
-        of `batch_size`."""
-        parts = []
+        """N texts -> probabilities (N, L), valence, arousal, intensity (N,), consistent (N,) bool, in the texts'
+        order. The texts are sorted by token count (stable) and run in batches of `batch_size`, so each batch
+        pads only to its own longest text."""
+        features = self.tokenize(texts)
+        order = sorted(range(len(texts)), key=lambda i: len(features["input_ids"][i]))
+        logits = np.zeros((len(texts), len(self.label_names)))  # (N, L) float64, softmax below
+        valence, arousal, intensity = (np.zeros(len(texts), np.float32) for _ in range(3))  # (N,) each
         for start in range(0, len(texts), self.batch_size):
-            out = self.model(**self.encode(texts[start:start + self.batch_size]))
-            parts.append((out.logits.float().cpu().numpy().astype(np.float64), out.valence.float().cpu().numpy(),
-                          out.arousal.float().cpu().numpy(), out.intensity.float().cpu().numpy()))
-        if not parts:
-            parts = [(np.zeros((0, len(self.label_names))), *(np.zeros(0, np.float32),) * 3)]
-        logits, valence, arousal, intensity = (np.concatenate(column) for column in zip(*parts))
+            rows = order[start:start + self.batch_size]
+            out = self.runtime(self.pad(features, rows))
+            logits[rows] = out["logits"]
+            valence[rows], arousal[rows], intensity[rows] = out["valence"], out["arousal"], out["intensity"]
         probabilities = softmax(logits)
         return {"probabilities": probabilities, "valence": valence, "arousal": arousal, "intensity": intensity,
                 "consistent": self.consistency(probabilities, valence)}
@@ -146,12 +182,13 @@ class Predictor:
 
 
 class RowWriter:
-    """Writes records as CSV / TSV / JSON lines, chosen by the output file's extension."""
+    """Writes records as CSV / TSV / JSON lines, chosen by the extension of `path` (or of `kind`, a file name
+    whose extension to use when `path` is a temporary name)."""
 
-    def __init__(self, path: Path, fields: list[str]):
-        self.suffix = path.suffix.lower()
+    def __init__(self, path: Path, fields: list[str], kind: Path | None = None):
+        self.suffix = (kind or path).suffix.lower()
         if self.suffix not in (".csv", ".tsv", ".jsonl"):
-            raise InputError(f"{path}: expected an output file ending in .csv, .tsv or .jsonl")
+            raise InputError(f"{kind or path}: expected an output file ending in .csv, .tsv or .jsonl")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.handle = open(path, "w", encoding="utf-8", newline="")
         if self.suffix != ".jsonl":
@@ -168,57 +205,178 @@ class RowWriter:
         self.handle.close()
 
 
+class Parts:
+    """`<output_file>.parts/`: the scored windows of one run, `window-<index>.jsonl` each, written whole or not at
+    all (a temporary name, then a rename), and `run.json`, what the run is (input file, model, runtime, window
+    size, ...). A run finds the parts of an interrupted run of the same command and scores only the windows
+    missing; parts of another command are refused, never mixed in."""
+
+    def __init__(self, output_file: Path, run: dict):
+        self.folder = output_file.with_name(output_file.name + ".parts")
+        self.run = run
+
+    def open(self, create: bool) -> int:
+        """Check (and with `create`, start) the folder; returns the number of windows already scored."""
+        manifest = self.folder / "run.json"
+        if manifest.is_file():
+            earlier = json.loads(manifest.read_text(encoding="utf-8"))
+            changed = {k: (earlier.get(k), v) for k, v in self.run.items() if earlier.get(k) != v}
+            if changed:
+                key, (then, now) = next(iter(changed.items()))
+                raise InputError(f"{self.folder}: windows scored by another command ({key}: {then!r} there, {now!r} "
+                                 f"now); rerun that command to resume it, or delete the folder to start afresh")
+        elif create:
+            if self.folder.exists() and any(self.folder.iterdir()):
+                raise InputError(f"{self.folder}: exists without run.json, so it is not predict.py's; move it away")
+            self.folder.mkdir(parents=True, exist_ok=True)
+            temporary = manifest.with_suffix(".tmp")
+            temporary.write_text(json.dumps(self.run, indent=2), encoding="utf-8")
+            os.replace(temporary, manifest)
+        return sum(1 for _ in self.folder.glob("window-*.jsonl"))
+
+    def path(self, index: int) -> Path:
+        return self.folder / f"window-{index:07d}.jsonl"
+
+    def write(self, index: int, records: Iterator[dict]):
+        temporary = self.path(index).with_suffix(".tmp")
+        with open(temporary, "w", encoding="utf-8") as handle:
+            for record in records:
+                handle.write(json.dumps(record, ensure_ascii=False) + "\n")
+        os.replace(temporary, self.path(index))
+
+    def join(self, output_file: Path, fields: list[str], windows: int):
+        """Write every window's rows, in order, to `output_file` (whole or not at all), then remove the folder."""
+        missing = [i for i in range(windows) if not self.path(i).is_file()]
+        if missing:
+            raise InputError(f"{self.folder}: windows {missing[:5]} were not scored (a process stopped early?); "
+                             "rerun the same command to score them")
+        temporary = output_file.with_name(output_file.name + ".tmp")
+        writer = RowWriter(temporary, fields, kind=output_file)
+        try:
+            for index in range(windows):
+                with open(self.path(index), encoding="utf-8") as handle:
+                    for line in handle:
+                        writer.write(json.loads(line))
+        finally:
+            writer.close()
+        os.replace(temporary, output_file)
+        shutil.rmtree(self.folder)
+
+
 def check_input(input_file: Path, text_column: str = "text") -> int:
     """Read every text once, before anything is written or loaded: a bad line stops here. Returns the count."""
     return sum(1 for _ in read_texts(input_file, text_column))
 
 
+class Processes:
+    """This process's place among those a launcher started (`accelerate launch --multi_gpu`, `torchrun`: the
+    WORLD_SIZE, RANK and LOCAL_RANK variables), and a barrier between them (torch.distributed: NCCL on GPUs,
+    gloo on CPUs); one process alone when there is no launcher."""
+
+    def __init__(self):
+        import torch
+
+        self.count, self.index = int(os.environ.get("WORLD_SIZE", 1)), int(os.environ.get("RANK", 0))
+        self.local_index = int(os.environ.get("LOCAL_RANK", 0))
+        self.distributed = torch.distributed if self.count > 1 else None
+        self.device = None
+        if self.distributed is not None:
+            on_gpu = torch.cuda.is_available()
+            if on_gpu:
+                self.device = f"cuda:{self.local_index}"
+                torch.cuda.set_device(self.device)
+            if not self.distributed.is_initialized():
+                self.distributed.init_process_group("nccl" if on_gpu else "gloo")
+
+    def wait_for_everyone(self):
+        if self.distributed is not None:
+            self.distributed.barrier()
+
+    def close(self):
+        if self.distributed is not None and self.distributed.is_initialized():
+            self.distributed.destroy_process_group()
+
+
 def predict_file(predictor: Predictor, input_file: Path, output_file: Path, text_column: str = "text",
-                 batch_size: int = 64, progress: bool = True, total: int | None = None) -> int:
-    """Predict every text of `input_file` into `output_file`; returns the number of texts. `total`: the count
-    from `check_input` when the caller already ran it (else it runs here: every line checked, the bar sized)."""
+                 window: int = 2048, progress: bool = True, total: int | None = None, run: dict | None = None,
+                 processes: Processes | None = None) -> tuple[int, int]:
+    """Predict every text of `input_file` into `output_file` (module docstring: windows, parts, processes);
+    returns the number of texts scored in this call, by this process and by all. `total`: the count from `check_input` when the
+    caller already ran it. `run`: what identifies the run for resuming (predict.py's arguments)."""
+    processes = processes or Processes()
     refuse_overwrite([output_file], [input_file])
     total = check_input(input_file, text_column) if total is None else total
+    stat = input_file.stat()
+    parts = Parts(output_file, {"input_file": str(input_file.resolve()), "input_bytes": stat.st_size,
+                                "input_modified_ns": stat.st_mtime_ns, "texts": total, "window": window,
+                                "text_column": text_column, "max_length": predictor.max_length, **(run or {})})
+    if processes.index == 0:
+        parts.open(create=True)
+    processes.wait_for_everyone()
+    done_before = parts.open(create=False)
+    windows = -(-total // window)
+    missing = [i for i in range(windows) if not parts.path(i).is_file()]
+    mine = [i for i in missing if i % processes.count == processes.index]
     fields = ["row", "text", "label", *(f"p_{n}" for n in predictor.label_names), "valence", "arousal", "intensity",
               "consistent"]
-    writer = RowWriter(output_file, fields)
-    done = 0
-    try:
-        with tqdm(total=total, unit="text", disable=not progress) as bar:
-            for batch in batches(read_texts(input_file, text_column), batch_size):
-                for record in predictor.rows(batch, first_row=done):
-                    writer.write(record)
-                done += len(batch)
-                bar.update(len(batch))
-    finally:
-        writer.close()
-    return done
+    todo = sum(min(window, total - i * window) for i in mine)
+    todo_all = sum(min(window, total - i * window) for i in missing)
+    scored = 0
+    description = f"process {processes.index} of {processes.count}" if processes.count > 1 else None
+    if processes.index == 0 and done_before:
+        print(f"resuming: {done_before} of {windows} windows already scored in {parts.folder}", file=sys.stderr)
+    with tqdm(total=todo, unit="text", desc=description, disable=not progress or processes.index != 0) as bar:
+        wanted = set(mine)
+        for index, texts in enumerate(batches(read_texts(input_file, text_column), window)):
+            if index in wanted:
+                parts.write(index, predictor.rows(texts, first_row=index * window))
+                scored += len(texts)
+                bar.update(len(texts))
+    processes.wait_for_everyone()
+    if processes.index == 0:
+        parts.join(output_file, fields, windows)
+    processes.wait_for_everyone()
+    return scored, todo_all
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model_name_or_path", required=True, help="CMHL checkpoint folder or Hub id")
+    parser.add_argument("--model_name_or_path", required=True,
+                        help="CMHL checkpoint folder or Hub id; for the ONNX runtimes, an export_onnx.py folder")
     parser.add_argument("--input_file", required=True, type=Path)
     parser.add_argument("--output_file", required=True, type=Path)
     parser.add_argument("--text_column", default="text", help="column (CSV/TSV) or key (JSONL) of the text")
+    parser.add_argument("--runtime", default="torch", choices=RUNTIMES, help="runtimes.py (default: torch)")
     parser.add_argument("--batch_size", type=positive_int, default=64)
+    parser.add_argument("--window", type=positive_int, default=2048,
+                        help="texts sorted by length together, and the unit of resuming and of sharing between "
+                             "processes (default 2048)")
     parser.add_argument("--max_length", type=positive_int, help="tokens per text (default: what the encoder takes)")
-    parser.add_argument("--device", help="cpu, cuda, ... (default: cuda if available)")
+    parser.add_argument("--device", help="cpu, cuda, ... (default: the launcher's, else cuda if available)")
     parser.add_argument("--no_progress", action="store_true")
     args = parser.parse_args(argv)
     try:
         refuse_overwrite([args.output_file], [args.input_file])
         total = check_input(args.input_file, args.text_column)  # a bad line stops before a model loads
-        predictor = Predictor(args.model_name_or_path, args.device, args.max_length, batch_size=args.batch_size)
+        processes = Processes()
+        predictor = Predictor(args.model_name_or_path, args.device or processes.device, args.max_length,
+                              batch_size=args.batch_size, runtime=args.runtime)
         start = time.perf_counter()
-        count = predict_file(predictor, args.input_file, args.output_file, args.text_column, args.batch_size,
-                             progress=not args.no_progress, total=total)
+        count, count_all = predict_file(predictor, args.input_file, args.output_file, args.text_column, args.window,
+                             progress=not args.no_progress, total=total, processes=processes,
+                             run={"model": args.model_name_or_path, "runtime": args.runtime})
         seconds = time.perf_counter() - start
+        processes.close()
     except (InputError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
-    print(f"{count} texts -> {args.output_file} in {seconds:.1f} s ({count / max(seconds, 1e-9):.1f} texts/s)",
-          file=sys.stderr)
+    seconds = max(seconds, 1e-9)
+    if processes.count > 1:
+        print(f"process {processes.index} of {processes.count}: {count} texts in {seconds:.1f} s "
+              f"({count / seconds:.1f} texts/s)", file=sys.stderr)
+    if processes.index == 0:
+        print(f"{count_all} texts scored in {seconds:.1f} s ({count_all / seconds:.1f} texts/s, {processes.count} "
+              f"process{'es' if processes.count > 1 else ''}); {total} rows in {args.output_file}", file=sys.stderr)
     return 0
 
 

@@ -54,8 +54,8 @@ class Scorer:
 
             self.predictor = Predictor(path, max_length=128)
             self.label_names = self.predictor.label_names
-            low, high = self.predictor.model.config.circumplex_scale
-            coordinates = self.predictor.model.config.circumplex_coordinates
+            low, high = self.predictor.config.circumplex_scale
+            coordinates = self.predictor.config.circumplex_coordinates
         else:
             from transformers import AutoModelForSequenceClassification, AutoTokenizer
 

@@ -112,7 +112,7 @@ def test_predict_writes_one_row_per_input_text(tiny, tmp_path, suffix):
             list(read_texts(source))
         return
     output = tmp_path / "out.jsonl"
-    assert predict_file(Predictor(str(tiny)), source, output, progress=False) == 100
+    assert predict_file(Predictor(str(tiny)), source, output, progress=False) == (100, 100)
     assert [json.loads(line)["text"] for line in output.read_text().splitlines()] == texts
 
 
@@ -284,8 +284,9 @@ def test_predictor_batches_inside_and_tokenises_a_bounded_prefix(tiny, monkeypat
 
     predictor = Predictor(str(tiny), batch_size=16)
     shapes = []
-    forward = predictor.model.forward
-    monkeypatch.setattr(predictor.model, "forward", lambda **kw: shapes.append(kw["input_ids"].shape) or forward(**kw))
+    forward = predictor.runtime.model.forward
+    monkeypatch.setattr(predictor.runtime.model, "forward",
+                        lambda **kw: shapes.append(kw["input_ids"].shape) or forward(**kw))
     out = predictor(["i feel happy"] * 100)
     assert out["probabilities"].shape == (100, 6) and max(s[0] for s in shapes) == 16 and len(shapes) == 7
     seen = []
@@ -297,8 +298,9 @@ def test_predictor_batches_inside_and_tokenises_a_bounded_prefix(tiny, monkeypat
     assert max(seen) < 100_000  # never the whole 10 MB
     monkeypatch.setattr(type(predictor.tokenizer), "__call__", tokenizer_call)
     whole = predictor.tokenizer([huge[:200_000], "sad"], padding=True, truncation=True,
-                                max_length=predictor.max_length, pad_to_multiple_of=32, return_tensors="pt")
-    assert torch.equal(encoded["input_ids"], whole["input_ids"])
+                                max_length=predictor.max_length, pad_to_multiple_of=32, return_tensors="np")
+    assert np.array_equal(encoded["input_ids"], whole["input_ids"])
+    assert np.array_equal(encoded["attention_mask"], whole["attention_mask"])
 
 
 # ---- 8. smaller ----

@@ -172,15 +172,6 @@ def test_cross_domain_on_a_file_train_py_reads(trained_checkpoint, tmp_path):
     assert 0 <= results["accuracy"] <= 1 and "recall_joy" in results
 
 
-def test_onnx_export_matches_pytorch(trained_checkpoint, tmp_path):
-    from export_onnx import main
-
-    report = main(["--model_name_or_path", str(trained_checkpoint), "--output_dir", str(tmp_path / "onnx"),
-                   "--check_file", str(DATA / "emotion" / "validation.txt"), "--check_samples", "100"])
-    assert report["texts"] == 100 and report["ok"] and report["max_prob_diff"] < 1e-4
-    assert (tmp_path / "onnx" / "model.onnx").stat().st_size > 1_000_000
-
-
 def test_demo_page_names_the_model_not_a_path(trained_checkpoint, tmp_path):
     from app import model_title
 

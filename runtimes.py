@@ -1,0 +1,80 @@
+"""Where predict.py's forward passes run: PyTorch on the checkpoint, or ONNX Runtime on export_onnx.py's graph.
+
+Every runtime maps one padded batch, numpy int64 arrays `input_ids`, `attention_mask` (and `token_type_ids`
+where the tokenizer makes them), each (B, T), to the four outputs of `CMHLOutput` as numpy arrays:
+`logits` (B, L), `valence` (B,) in [-1, 1], `arousal` (B,) in [0, 1], `intensity` (B,) in [0, 1].
+
+    torch      the checkpoint in PyTorch, float32 (default; CPU or GPU)
+    onnx       `model.onnx` of an export_onnx.py folder, float32, ONNX Runtime on the CPU
+    onnx-int8  `model_int8.onnx` of the same folder: weights dynamically quantised to int8
+               (onnxruntime.quantization.quantize_dynamic); its accuracy cost is measured in BENCHMARKS.md
+"""
+
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from configuration_cmhl import CMHLConfig
+from data import DataError
+from modeling_cmhl import CMHLForSequenceClassification
+
+OUTPUTS = ("logits", "valence", "arousal", "intensity")  # the graph's output names, in this order
+ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model_int8.onnx"}
+RUNTIMES = ("torch", *ONNX_FILES)
+MAX_INPUT_TOKENS_KEY = "cmhl_max_input_tokens"  # ONNX metadata: the encoder's position limit (export_onnx.py)
+
+
+class TorchRuntime:
+    """The checkpoint in PyTorch (the repository's own class: no remote code runs)."""
+
+    def __init__(self, model_name_or_path: str, device: str | None = None):
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = CMHLForSequenceClassification.from_pretrained(model_name_or_path).to(self.device).eval()
+        self.config = self.model.config
+        self.max_input_tokens = self.model.max_input_tokens
+
+    @torch.inference_mode()
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        out = self.model(**{name: torch.from_numpy(ids).to(self.device) for name, ids in batch.items()})
+        return {name: getattr(out, name).float().cpu().numpy() for name in OUTPUTS}
+
+
+class OnnxRuntime:
+    """An export_onnx.py folder (graph, CMHL config.json, tokenizer) in ONNX Runtime's CPU provider, with
+    `threads` intra-op threads (default: torch's, which follows OMP_NUM_THREADS and the process launcher)."""
+
+    def __init__(self, folder: str, runtime: str = "onnx", threads: int | None = None):
+        import onnxruntime
+
+        path = Path(folder) / ONNX_FILES[runtime]
+        if not path.is_file():
+            flag = " --quantize" if runtime == "onnx-int8" else ""
+            raise DataError(f"{path}: no such file; --runtime {runtime} reads a folder written by "
+                            f"`python export_onnx.py --model_name_or_path <checkpoint> --output_dir {folder}{flag}`")
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads or torch.get_num_threads()
+        self.session = onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        outputs = [o.name for o in self.session.get_outputs()]
+        if list(OUTPUTS) != outputs:
+            raise DataError(f"{path}: expected the outputs {list(OUTPUTS)}, got {outputs} (an export of an older "
+                            "version, emotion head only?); export it again with export_onnx.py")
+        self.inputs = {i.name for i in self.session.get_inputs()}
+        self.config = CMHLConfig.from_pretrained(folder)
+        limit = self.session.get_modelmeta().custom_metadata_map.get(MAX_INPUT_TOKENS_KEY)
+        self.max_input_tokens = int(limit) if limit else None
+
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        values = self.session.run(list(OUTPUTS), {name: ids for name, ids in batch.items() if name in self.inputs})
+        return dict(zip(OUTPUTS, values))
+
+
+def load_runtime(model_name_or_path: str, runtime: str = "torch", device: str | None = None):
+    """A runtime by name (see the module docstring); `device` applies to PyTorch only."""
+    if runtime not in RUNTIMES:
+        raise DataError(f"runtime: expected one of {RUNTIMES}, got {runtime!r}")
+    if runtime == "torch":
+        return TorchRuntime(model_name_or_path, device)
+    if device not in (None, "cpu"):
+        raise DataError(f"--device {device}: the ONNX runtimes run on the CPU here; use --runtime torch on {device}")
+    return OnnxRuntime(model_name_or_path, runtime)
