@@ -1,4 +1,4 @@
-"""Load held: peak resident memory of `predict.py` on 2,000 and on 20,000 texts (target: < 50 MB apart).
+"""Load held: peak resident memory of `predict.py` on 2,000 and on 20,000 or more texts (target: < 50 MB apart).
 
 Each run is a fresh process (`predict.py` on a file of N real dair-ai texts, repeated to reach N); its peak
 resident set size comes from the kernel (`wait4` rusage, ru_maxrss). Runs alternate between the sizes.
@@ -36,12 +36,13 @@ def peak_rss_mb(command: list[str]) -> tuple[float, float]:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--checkpoint", required=True, help="CMHL checkpoint folder")
+    parser.add_argument("--checkpoint", required=True, help="CMHL checkpoint folder (export_onnx.py's, for ONNX)")
+    parser.add_argument("--runtime", default="torch", help="predict.py --runtime")
     parser.add_argument("--texts", default=str(REPO.parent / "shared" / "data" / "emotion" / "train.txt"))
     parser.add_argument("--sizes", type=int, nargs="+", default=[2000, 20000])
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--batch_size", type=int, default=64)
-    parser.add_argument("--results", default=str(REPO / "benchmarks" / "results" / "memory.json"))
+    parser.add_argument("--results", help="default: benchmarks/results/memory[-<runtime>].json")
     parser.add_argument("--markdown", type=Path)
     args = parser.parse_args()
     source = [line.rsplit(";", 1)[0] for line in Path(args.texts).read_text(encoding="utf-8").splitlines()]
@@ -54,17 +55,20 @@ def main():
         for _, size in itertools.product(range(args.repeats), args.sizes):
             command = [sys.executable, str(REPO / "predict.py"), "--model_name_or_path", args.checkpoint,
                        "--input_file", str(inputs[size]), "--output_file", str(Path(scratch) / "out.csv"),
-                       "--batch_size", str(args.batch_size), "--max_length", "128", "--no_progress"]
+                       "--batch_size", str(args.batch_size), "--max_length", "128", "--no_progress",
+                       "--runtime", args.runtime]
             rss, seconds = peak_rss_mb(command)
             runs[size].append({"peak_rss_mb": round(rss, 1), "seconds": round(seconds, 1)})
             print(f"{size} texts: peak RSS {rss:.1f} MB in {seconds:.0f} s")
     small, large = min(args.sizes), max(args.sizes)
     difference = statistics.fmean(r["peak_rss_mb"] for r in runs[large]) - statistics.fmean(
         r["peak_rss_mb"] for r in runs[small])
-    record = {"runs": runs, "difference_mb": round(difference, 1), "limit_mb": LIMIT_MB,
+    record = {"runtime": args.runtime, "runs": runs, "difference_mb": round(difference, 1), "limit_mb": LIMIT_MB,
               "command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d")}
-    Path(args.results).write_text(json.dumps(record, indent=2))
-    lines = ["| texts | peak RSS (MB), each run | seconds, each run |", "|---|---|---|"]
+    results = args.results or REPO / "benchmarks" / "results" / (
+        "memory.json" if args.runtime == "torch" else f"memory-{args.runtime}.json")
+    Path(results).write_text(json.dumps(record, indent=2))
+    lines = [f"| texts ({args.runtime}) | peak RSS (MB), each run | seconds, each run |", "|---|---|---|"]
     for size in args.sizes:
         lines.append(f"| {size:,} | {', '.join(str(r['peak_rss_mb']) for r in runs[size])} | "
                      f"{', '.join(str(r['seconds']) for r in runs[size])} |")
@@ -73,7 +77,7 @@ def main():
     table = "\n".join(lines)
     print(table)
     if args.markdown:
-        write_between_markers(args.markdown, "memory", table)
+        write_between_markers(args.markdown, "memory" if args.runtime == "torch" else f"memory-{args.runtime}", table)
 
 
 if __name__ == "__main__":

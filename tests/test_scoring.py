@@ -44,8 +44,12 @@ def test_sorted_batches_give_each_texts_own_values_in_input_order(tiny):
     predictor.runtime = lambda batch: shapes.append(batch["input_ids"].shape) or runtime(batch)
     predictor(texts)
     lengths = sorted(len(ids) for ids in predictor.tokenize(texts)["input_ids"])
-    # sorted: each batch pads to its own longest text (rounded up to 32), not the list's
-    assert [shape[1] for shape in shapes] == [-(-lengths[min(s + 3, 36)] // 32) * 32 for s in range(0, 37, 4)]
+    # sorted: each batch pads to its own longest text, not the list's
+    assert [shape[1] for shape in shapes] == [lengths[min(s + 3, 36)] for s in range(0, 37, 4)]
+    predictor.pad_to_multiple_of = 8
+    shapes.clear()
+    predictor(texts)
+    assert [shape[1] for shape in shapes] == [-(-lengths[min(s + 3, 36)] // 8) * 8 for s in range(0, 37, 4)]
 
 
 def write_lines(path, texts):
