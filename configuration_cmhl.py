@@ -31,6 +31,7 @@ WARRINER_2013_SCALE = (1.0, 9.0)
 
 REGRESSION_LOSSES = ("mse", "smooth_l1")
 INTENSITY_DEFINITIONS = ("circumplex_distance", "arousal")
+DIMENSIONAL_FEATURES = ("emotion_head", "mean_tokens")
 # Keys that PretrainedConfig handles itself, never the encoder's (the flat on-disk form is split by these).
 _BASE_KWARGS = {"num_labels", "name_or_path", "_name_or_path", "_commit_hash", "attn_implementation",
                 "experts_implementation", "output_attentions", "torch_dtype", "per_layer_config", "auto_map",
@@ -120,6 +121,15 @@ class CMHLConfig(PretrainedConfig):
     learned from rated text reaches the emotion decision. Our proposal (issue "Valence and intensity that mean
     something", item 4, after VADEC's joint training, Mishra et al. 2021); 0 (off) until it earns its place on
     validation."""
+
+    dimensional_features: str = "emotion_head"
+    """What the valence and arousal heads read. "emotion_head": the features that enter the emotion head's last
+    linear layer (BERT / RoBERTa: the first token, through the stock dense + tanh), so the three heads share one
+    vector. "mean_tokens": the mean of the encoder's last hidden states over the text's tokens (attention mask),
+    the pooling sentence encoders such as all-MiniLM-L6-v2 are trained with (Reimers & Gurevych 2019), which the
+    emotion head's first-token features need not keep. Not in the abstract; our choice, on validation
+    (BENCHMARKS.md, "Dimensional heads"). A config.json written before this field existed reads as
+    "emotion_head", the features its heads were trained on."""
 
     intensity_definition: str = "circumplex_distance"
     """How intensity (B,) in [0, 1] is read from predicted valence v in [-1, 1] and arousal a in [0, 1]:
@@ -221,6 +231,7 @@ class CMHLConfig(PretrainedConfig):
         if "id2label" not in config_dict:  # never fall back to dair-ai's names for a checkpoint's head
             raise ValueError(f"CMHLConfig.id2label: the config.json of {pretrained_model_name_or_path} names no labels "
                              "(id2label missing); a CMHL checkpoint's head rows mean nothing without their names")
+        config_dict.setdefault("dimensional_features", "emotion_head")  # checkpoints from before the field
         if config_dict.get("model_type", cls.model_type) != cls.model_type and "encoder_config" not in config_dict:
             own = set(cls.__dataclass_fields__) | _BASE_KWARGS
             encoder = {k: v for k, v in config_dict.items() if k not in own or k == "model_type"}
@@ -289,7 +300,8 @@ class CMHLConfig(PretrainedConfig):
         if self.classifier_dropout is not None and not 0 <= self.classifier_dropout < 1:
             fail("classifier_dropout", "None or a number in [0, 1)", self.classifier_dropout)
         for field, allowed in (("regression_loss", REGRESSION_LOSSES), ("intensity_definition", INTENSITY_DEFINITIONS),
-                               ("contradiction_mode", CONTRADICTION_MODES)):
+                               ("contradiction_mode", CONTRADICTION_MODES),
+                               ("dimensional_features", DIMENSIONAL_FEATURES)):
             if getattr(self, field) not in allowed:
                 fail(field, f"one of {allowed}", getattr(self, field))
         scale = self.circumplex_scale

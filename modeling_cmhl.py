@@ -2,7 +2,8 @@
 
     input_ids (B, T) -> the encoder family's stock ...ForSequenceClassification        logits (B, L)
                           (BERT: first token, dense, tanh, dropout, linear; RoBERTa alike)
-        features (B, F) = what enters that head's last linear layer (after its dropout)
+        features (B, F) = what enters that head's last linear layer (after its dropout), or with
+                          config.dimensional_features "mean_tokens" the mean of the last hidden states (B, H)
         -> tanh(valence_head(features))       valence    (B,)  in [-1, 1]
         -> sigmoid(arousal_head(features))    arousal    (B,)  in [0, 1]
         -> circumplex_intensity(valence, arousal)  intensity (B,) in [0, 1]: distance from the neutral centre
@@ -128,6 +129,10 @@ class CMHLForSequenceClassification(PreTrainedModel):
         last_linear.register_forward_hook(self._keep_head_features)
         self._head_features = None
         features = last_linear.in_features
+        if config.dimensional_features == "mean_tokens":
+            classifier.base_model.register_forward_hook(self._keep_token_states)
+            features = config.encoder_config.hidden_size
+        self._token_states = None
         self.valence_head = nn.Linear(features, 1)
         self.arousal_head = nn.Linear(features, 1)
         self.max_input_tokens = _max_input_tokens(classifier.base_model)
@@ -135,6 +140,9 @@ class CMHLForSequenceClassification(PreTrainedModel):
 
     def _keep_head_features(self, module, args, output):
         self._head_features = args[0]  # (B, F): the input of the emotion head's last linear layer
+
+    def _keep_token_states(self, module, args, output):
+        self._token_states = output[0]  # (B, T, H): the encoder's last hidden states
 
     def _init_weights(self, module):
         self.stock_classifier._init_weights(module)  # the encoder family's initialisation, heads included
@@ -179,9 +187,14 @@ class CMHLForSequenceClassification(PreTrainedModel):
             "output_attentions": output_attentions, "output_hidden_states": output_hidden_states,
         }
         self.stock_classifier.training = self.training
-        self._head_features = None
+        self._head_features = self._token_states = None
         stock = self.stock_classifier(**{k: v for k, v in inputs.items() if v is not None}, return_dict=True)
         features, self._head_features = self._head_features, None  # (B, F), set by the hook
+        if self.config.dimensional_features == "mean_tokens":
+            states, self._token_states = self._token_states, None  # (B, T, H)
+            mask = (attention_mask if attention_mask is not None
+                    else torch.ones(states.shape[:2], device=states.device))[:, :states.shape[1], None].to(states.dtype)
+            features = (states * mask).sum(1) / mask.sum(1).clamp(min=1)  # (B, H): mean over the text's tokens
         logits = stock.logits  # (B, L)
         valence = torch.tanh(self.valence_head(features)).squeeze(-1)  # (B,)
         arousal = torch.sigmoid(self.arousal_head(features)).squeeze(-1)  # (B,)

@@ -129,6 +129,7 @@ class CMHLArguments:
     arousal_target_variance: float | None = _cmhl_field("arousal_target_variance")
     valence_consistency_weight: float | None = _cmhl_field("valence_consistency_weight")
     intensity_definition: str | None = _cmhl_field("intensity_definition")
+    dimensional_features: str | None = _cmhl_field("dimensional_features")
     contradiction_weight: float | None = _cmhl_field("contradiction_weight")
     regression_loss: str | None = _cmhl_field("regression_loss")
     contradiction_mode: str | None = _cmhl_field("contradiction_mode")

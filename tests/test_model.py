@@ -198,3 +198,35 @@ def test_intensity_is_the_distance_from_the_neutral_centre(tiny_encoder):
     model = CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder)).eval()
     out = model(**batch())
     assert torch.allclose(out.intensity, circumplex_intensity(out.valence, out.arousal))
+
+
+@pytest.mark.parametrize("model_type", list(TINY_ENCODERS))
+def test_mean_token_features_skip_padding(model_type):
+    """dimensional_features "mean_tokens": the heads read the mean of the last hidden states over the text's
+    tokens, computed by hand here; a padded row gives what it gives alone."""
+    torch.manual_seed(0)
+    config = CMHLConfig(encoder_config=TINY_ENCODERS[model_type], dimensional_features="mean_tokens")
+    model = CMHLForSequenceClassification(config).eval()
+    inputs = batch()
+    with torch.no_grad():
+        out = model(**inputs, output_hidden_states=True)
+        states = out.hidden_states[-1]  # (B, T, H)
+        mask = inputs["attention_mask"][:, :, None].float()
+        pooled = (states * mask).sum(1) / mask.sum(1)  # (B, H)
+        assert torch.allclose(out.valence, torch.tanh(model.valence_head(pooled)).squeeze(-1), atol=1e-6)
+        assert torch.allclose(out.arousal, torch.sigmoid(model.arousal_head(pooled)).squeeze(-1), atol=1e-6)
+        short = model(**{k: v[:1, :4] for k, v in inputs.items()})
+    assert short.valence[0] == pytest.approx(out.valence[0].item(), abs=1e-5)
+
+
+def test_a_config_from_before_dimensional_features_reads_as_emotion_head(tiny_encoder, tmp_path):
+    import json
+
+    CMHLForSequenceClassification(CMHLConfig(encoder_config=tiny_encoder, dimensional_features="mean_tokens")
+                                  ).save_pretrained(tmp_path)
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config.pop("dimensional_features") == "mean_tokens"
+    (tmp_path / "config.json").write_text(json.dumps(config))
+    assert CMHLConfig.from_pretrained(tmp_path).dimensional_features == "emotion_head"
+    with pytest.raises(ValueError, match=r"dimensional_features: expected one of \('emotion_head', 'mean_tokens'\)"):
+        CMHLConfig(encoder_config=tiny_encoder, dimensional_features="cls")
