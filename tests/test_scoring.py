@@ -154,7 +154,8 @@ def test_onnx_and_int8_runtimes_give_every_head(trained_checkpoint, tmp_path):
     assert report["texts"] == 100 and report["ok"]
     assert max(report["onnx"]["max_diff"].values()) < 1e-4 and report["onnx"]["label_agreement"] == 1.0
     assert report["onnx-int8"]["label_agreement"] >= 0.95
-    assert (folder / "model_int8.onnx").stat().st_size < 0.5 * (folder / "model.onnx").stat().st_size
+    # int8 matrix weights; the embedding table (half of MiniLM's weights) stays float32
+    assert (folder / "model_int8.onnx").stat().st_size < 0.7 * (folder / "model.onnx").stat().st_size
     texts = [line.rsplit(";", 1)[0] for line in (DATA / "emotion" / "test.txt").read_text().splitlines()[:64]]
     texts.append("word " * 2000)  # longer than the encoder takes: truncated like PyTorch
     source = write_lines(tmp_path / "texts.txt", texts)
