@@ -106,7 +106,7 @@ class Predictor:
         self.max_length = min(max_length or limit, limit, self.tokenizer.model_max_length)
         # Sorted batches pad to their own longest text; rounding that up (8 suits GPU tensor cores) costs compute
         # on a CPU: on 2,000 dair-ai texts (22 tokens on average) MiniLM scored 462 texts/s unrounded, 402 at a
-        # multiple of 8 and 285 at 32. Memory stays flat (release_freed_memory; BENCHMARKS.md measures it).
+        # multiple of 8 and 285 at 32. Memory stays flat (keep_memory_flat; BENCHMARKS.md measures it).
         self.pad_to_multiple_of = pad_to_multiple_of
         self.batch_size = batch_size
         self.label_names = self.config.label_names
@@ -265,23 +265,34 @@ class Parts:
         shutil.rmtree(self.folder)
 
 
-def _glibc_malloc_trim():
-    """glibc's `malloc_trim`, or None off glibc (macOS, musl, Windows)."""
+def _glibc():
+    """The C library when it is glibc (the functions below), else None (macOS, musl, Windows)."""
     try:
-        return ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):
+        libc = ctypes.CDLL("libc.so.6")
+        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+    except OSError:
         return None
 
 
-MALLOC_TRIM = _glibc_malloc_trim()
+GLIBC = _glibc()
+M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
+
+
+def keep_memory_flat():
+    """Make the process's memory independent of how many texts it scores (predict.py's main calls it once).
+    Batches come in up to max_length shapes, and glibc raises its mmap threshold each time a large block is
+    freed, so activations end up in the heap, which fragments over the shapes: MiniLM's peak RSS rose from 814
+    to 926 MB over eight windows of dair-ai texts. A fixed threshold of 128 KiB keeps every activation in its
+    own mapping, returned to the system when freed (708 to 727 MB, the rise from the longest texts); and the
+    heap is trimmed after each window (release_freed_memory)."""
+    if GLIBC is not None:
+        GLIBC.mallopt(M_MMAP_THRESHOLD, 128 * 1024)
 
 
 def release_freed_memory():
-    """Hand the heap's freed pages back to the system. A window's batches come in up to max_length shapes, and
-    glibc keeps the freed blocks of each in its heap: without this, predict.py's peak RSS grew from 885 to
-    1003 MB over six windows of dair-ai + GoEmotions texts (MiniLM, batch 64); with it, 633 to 635 MB."""
-    if MALLOC_TRIM is not None:
-        MALLOC_TRIM(0)
+    """Hand the heap's freed pages back to the system (glibc's malloc_trim), after each window."""
+    if GLIBC is not None:
+        GLIBC.malloc_trim(0)
 
 
 def check_input(input_file: Path, text_column: str = "text") -> int:
@@ -379,6 +390,7 @@ def main(argv=None) -> int:
     parser.add_argument("--device", help="cpu, cuda, ... (default: the launcher's, else cuda if available)")
     parser.add_argument("--no_progress", action="store_true")
     args = parser.parse_args(argv)
+    keep_memory_flat()
     try:
         refuse_overwrite([args.output_file], [args.input_file])
         total = check_input(args.input_file, args.text_column)  # a bad line stops before a model loads
