@@ -11,7 +11,8 @@ every label, `valence` in [-1, 1], `arousal` in [0, 1], `intensity` in [0, 1], `
 (metrics.ConsistencyCheck). Every runtime (runtimes.py: PyTorch, ONNX, int8 ONNX) gives all of them.
 
 How a file is scored: texts are read in windows of `--window` texts; within a window they are sorted by token
-count and cut into batches of `--batch_size`, so a batch pads to its own longest text, not the file's; each
+count, longest first, and cut into batches of at most `--batch_size` texts and `--max_batch_tokens` padded tokens,
+so a batch pads to its own longest text, not the file's, and no batch is larger than the first; each
 window's rows are written, in input order, to `<output_file>.parts/` as soon as it is scored, and the parts are
 joined into the output at the end. So memory stays flat however long the file (BENCHMARKS.md measures it), an
 interrupted run given the same command resumes at the first window not yet written, and under a multi-process
@@ -91,12 +92,15 @@ def batches(texts: Iterator[str], size: int) -> Iterator[list[str]]:
 
 class Predictor:
     """A CMHL model in one of the runtimes (runtimes.py), its tokenizer and its consistency check, predicting lists
-    of texts of any length: sorted by token count, in batches of `batch_size`, results in the given order.
-    Memory is bounded by the list, the batch and the model's input length, whatever the texts."""
+    of texts of any length: sorted by token count, longest first, in batches of at most `batch_size` texts and
+    `max_batch_tokens` padded tokens (a text longer than that is a batch of its own), results in the given order.
+    Memory is bounded by the list, the token budget and the model's input length, whatever the texts."""
 
     def __init__(self, model_name_or_path: str, device: str | None = None, max_length: int | None = None,
-                 pad_to_multiple_of: int = 1, batch_size: int = 64, runtime: str = "torch"):
-        for name, value in (("max_length", max_length), ("batch_size", batch_size)):
+                 pad_to_multiple_of: int = 1, batch_size: int = 64, runtime: str = "torch",
+                 max_batch_tokens: int = 1024):
+        for name, value in (("max_length", max_length), ("batch_size", batch_size),
+                            ("max_batch_tokens", max_batch_tokens)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise InputError(f"{name}: expected a whole number >= 1, got {value!r}")
         self.runtime = load_runtime(model_name_or_path, runtime, device)
@@ -106,9 +110,16 @@ class Predictor:
         self.max_length = min(max_length or limit, limit, self.tokenizer.model_max_length)
         # Sorted batches pad to their own longest text; rounding that up (8 suits GPU tensor cores) costs compute
         # on a CPU: on 2,000 dair-ai texts (22 tokens on average) MiniLM scored 462 texts/s unrounded, 402 at a
-        # multiple of 8 and 285 at 32. Memory stays flat (keep_memory_flat; BENCHMARKS.md measures it).
+        # multiple of 8 and 285 at 32.
         self.pad_to_multiple_of = pad_to_multiple_of
         self.batch_size = batch_size
+        # The token budget keeps memory flat at full speed. With batches of a fixed count, activations change size
+        # with every batch; glibc's heap fragments over those sizes, and MiniLM's peak RSS on 20,000 texts was
+        # 130 MB above that on 2,000 (900 against 772 MB). Giving every activation its own mapping fixed that but
+        # cost 32% of the speed (294 against 431 texts/s: fresh zeroed pages each time). With at most 1,024 padded
+        # tokens per batch, longest first, activations keep nearly one size: 746 and 771 MB at 420 texts/s (3,072
+        # tokens: 807 and 979 MB). BENCHMARKS.md, "Load held". On a GPU, raise it.
+        self.max_batch_tokens = max_batch_tokens
         self.label_names = self.config.label_names
         self.consistency = ConsistencyCheck(self.config)
 
@@ -153,16 +164,28 @@ class Predictor:
         """The texts as one padded batch, in their order: {name: (N, T) int64}."""
         return self.pad(self.tokenize(texts), list(range(len(texts))))
 
+    def batches(self, lengths: list[int]) -> Iterator[list[int]]:
+        """Indices of texts of token counts `lengths`, longest first (ties in the given order), cut into batches of
+        at most `batch_size` texts whose padded size (texts x the first text's length, rounded up to
+        `pad_to_multiple_of`) is at most `max_batch_tokens`; a text alone over the budget is a batch of one."""
+        batch, width = [], 0
+        for i in sorted(range(len(lengths)), key=lambda i: -lengths[i]):
+            if batch and (len(batch) == self.batch_size or (len(batch) + 1) * width > self.max_batch_tokens):
+                yield batch
+                batch = []
+            if not batch:
+                width = -(-lengths[i] // self.pad_to_multiple_of) * self.pad_to_multiple_of
+            batch.append(i)
+        if batch:
+            yield batch
+
     def __call__(self, texts: list[str]) -> dict[str, np.ndarray]:
         """N texts -> probabilities (N, L), valence, arousal, intensity (N,), consistent (N,) bool, in the texts'
-        order. The texts are sorted by token count (stable) and run in batches of `batch_size`, so each batch
-        pads only to its own longest text."""
+        order. The texts run in `batches`, each padded only to its own longest text."""
         features = self.tokenize(texts)
-        order = sorted(range(len(texts)), key=lambda i: len(features["input_ids"][i]))
         logits = np.zeros((len(texts), len(self.label_names)))  # (N, L) float64, softmax below
         valence, arousal, intensity = (np.zeros(len(texts), np.float32) for _ in range(3))  # (N,) each
-        for start in range(0, len(texts), self.batch_size):
-            rows = order[start:start + self.batch_size]
+        for rows in self.batches([len(ids) for ids in features["input_ids"]]):
             out = self.runtime(self.pad(features, rows))
             logits[rows] = out["logits"]
             valence[rows], arousal[rows], intensity[rows] = out["valence"], out["arousal"], out["intensity"]
@@ -269,24 +292,12 @@ def _glibc():
     """The C library when it is glibc (the functions below), else None (macOS, musl, Windows)."""
     try:
         libc = ctypes.CDLL("libc.so.6")
-        return libc if hasattr(libc, "mallopt") and hasattr(libc, "malloc_trim") else None
+        return libc if hasattr(libc, "malloc_trim") else None
     except OSError:
         return None
 
 
 GLIBC = _glibc()
-M_MMAP_THRESHOLD = -3  # glibc's mallopt parameter (malloc.h)
-
-
-def keep_memory_flat():
-    """Make the process's memory independent of how many texts it scores (predict.py's main calls it once).
-    Batches come in up to max_length shapes, and glibc raises its mmap threshold each time a large block is
-    freed, so activations end up in the heap, which fragments over the shapes: MiniLM's peak RSS rose from 814
-    to 926 MB over eight windows of dair-ai texts. A fixed threshold of 128 KiB keeps every activation in its
-    own mapping, returned to the system when freed (708 to 727 MB, the rise from the longest texts); and the
-    heap is trimmed after each window (release_freed_memory)."""
-    if GLIBC is not None:
-        GLIBC.mallopt(M_MMAP_THRESHOLD, 128 * 1024)
 
 
 def release_freed_memory():
@@ -380,7 +391,10 @@ def main(argv=None) -> int:
     parser.add_argument("--output_file", required=True, type=Path)
     parser.add_argument("--text_column", default="text", help="column (CSV/TSV) or key (JSONL) of the text")
     parser.add_argument("--runtime", default="torch", choices=RUNTIMES, help="runtimes.py (default: torch)")
-    parser.add_argument("--batch_size", type=positive_int, default=64)
+    parser.add_argument("--batch_size", type=positive_int, default=64, help="texts per batch, at most (default 64)")
+    parser.add_argument("--max_batch_tokens", type=positive_int, default=1024,
+                        help="padded tokens per batch, at most: texts x length (default 1024, for CPUs; "
+                             "raise it on a GPU)")
     parser.add_argument("--window", type=positive_int, default=2048,
                         help="texts sorted by length together, and the unit of resuming and of sharing between "
                              "processes (default 2048)")
@@ -390,13 +404,12 @@ def main(argv=None) -> int:
     parser.add_argument("--device", help="cpu, cuda, ... (default: the launcher's, else cuda if available)")
     parser.add_argument("--no_progress", action="store_true")
     args = parser.parse_args(argv)
-    keep_memory_flat()
     try:
         refuse_overwrite([args.output_file], [args.input_file])
         total = check_input(args.input_file, args.text_column)  # a bad line stops before a model loads
         processes = Processes()
         predictor = Predictor(args.model_name_or_path, args.device or processes.device, args.max_length,
-                              args.pad_to_multiple_of, args.batch_size, args.runtime)
+                              args.pad_to_multiple_of, args.batch_size, args.runtime, args.max_batch_tokens)
         start = time.perf_counter()
         count, count_all = predict_file(predictor, args.input_file, args.output_file, args.text_column, args.window,
                              progress=not args.no_progress, total=total, processes=processes,

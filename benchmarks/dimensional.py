@@ -44,9 +44,10 @@ class Scorer:
     """texts -> probabilities (N, L) or None, head valence and arousal (N,), for a CMHL checkpoint or a stock
     2-output regression model (valence, arousal)."""
 
-    def __init__(self, path: str):
+    def __init__(self, path: str, heads_only: bool = False):
         from transformers import AutoConfig
 
+        self.heads_only = heads_only  # a CMHL model trained on rated text only: its emotion head is untrained
         config = AutoConfig.from_pretrained(path, trust_remote_code=False)
         self.is_cmhl = "configuration_cmhl.CMHLConfig" in str((getattr(config, "auto_map", None) or {}).values())
         if self.is_cmhl:
@@ -71,7 +72,8 @@ class Scorer:
     def __call__(self, texts: list[str]) -> dict:
         if self.is_cmhl:
             out = self.predictor(texts)
-            return {"probabilities": out["probabilities"], "valence": out["valence"], "arousal": out["arousal"]}
+            probabilities = None if self.heads_only else out["probabilities"]
+            return {"probabilities": probabilities, "valence": out["valence"], "arousal": out["arousal"]}
         parts = []
         for start in range(0, len(texts), 64):
             inputs = self.tokenizer(texts[start:start + 64], padding=True, truncation=True, max_length=128,
@@ -179,6 +181,8 @@ def main(argv=None):
     parser.add_argument("--pairs", type=Path, default=PAIRS)
     parser.add_argument("--emotion_test", type=Path, default=DATA / "emotion" / "test.txt")
     parser.add_argument("--results_dir", type=Path, default=REPO / "benchmarks" / "results" / "dimensional")
+    parser.add_argument("--heads_only", action="store_true",
+                        help="the model's emotion head is untrained (emobank_regression.py --pooling mean)")
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--markdown", type=Path, help="--report: also write the table between its markers here")
     args = parser.parse_args(argv)
@@ -197,7 +201,7 @@ def main(argv=None):
         quality = REPO / "benchmarks" / "results" / "quality" / f"{name}.json"
         source = json.loads(quality.read_text()) if quality.exists() else {}
         record = {"cell": source.get("cell", name), "seed": source.get("seed"), "tag": source.get("tag")}
-    results = score(Scorer(args.model), args.emobank, args.pairs, args.emotion_test)
+    results = score(Scorer(args.model, args.heads_only), args.emobank, args.pairs, args.emotion_test)
     record.update(dimensional=results, dimensional_command=" ".join(["python", *sys.argv]))
     args.results_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2))

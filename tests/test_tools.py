@@ -179,3 +179,29 @@ def test_demo_page_names_the_model_not_a_path(trained_checkpoint, tmp_path):
     bare = tmp_path / "some" / "model-folder"
     bare.mkdir(parents=True)
     assert model_title(str(bare)) == "model-folder" and model_title("you/cmhl-roberta") == "you/cmhl-roberta"
+
+
+# ---- the recipe study (benchmarks/recipe.py) ----
+
+def test_recipe_study_never_reads_test_and_reports_validation_by_setting(tmp_path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import recipe
+
+    line = recipe.command("e4-lr1e-4", "plain", [43, 44], ["--backbone", "x"])
+    assert "--no_test" in line and "--read_test" not in line
+    assert line[line.index("--tag") + 1] == "recipe-e4-lr1e-4" and line[line.index("--learning_rate") + 1] == "0.0001"
+    assert line[line.index("--seeds") + 1:line.index("--seeds") + 3] == ["43", "44"] and line[-2:] == ["--backbone", "x"]
+    assert "--group_by_length" in recipe.command("e2-lr5e-5-grouped", "plain", [42], [])
+    assert recipe.command("e2-lr5e-5", "plain", [42], [])[2:4] == ["--tag", "minilm-v2"]  # trained before the study
+    for seed, f1, minutes in ((42, 0.90, 10), (43, 0.92, 14)):
+        record = {"tag": "recipe-e4-lr1e-4", "cell": "plain", "seed": seed,
+                  "results": {"eval_macro_f1": f1, "eval_weighted_f1": f1 + 0.03, "train_runtime": 60 * minutes}}
+        (tmp_path / f"recipe-e4-lr1e-4-plain-seed{seed}.json").write_text(json.dumps(record))
+    (tmp_path / "minilm-plain-seed42.json").write_text(json.dumps({"tag": "minilm", "cell": "plain", "seed": 42}))
+    (tmp_path / "minilm-v2-plain-seed42.json").write_text(json.dumps(
+        {"tag": "minilm-v2", "cell": "plain", "seed": 42, "results": {"eval_macro_f1": 0.8}}))
+    rows = recipe.report(tmp_path).splitlines()
+    assert len(rows) == 4  # header, rule, two settings x cells with results; other tags are not the study's
+    assert rows[2].startswith("| e2-lr5e-5 | plain | 42 | 0.8000 |")
+    assert rows[3].startswith("| e4-lr1e-4 | plain | 42,43 | 0.9100 ± 0.0141 | 0.9400 ± 0.0141 |")
+    assert rows[3].endswith("| 12 ± 3 |")  # training minutes
