@@ -155,13 +155,16 @@ def main(argv=None) -> dict:
     parser.add_argument("--max_samples", type=positive_int, help="evaluate the first N texts only")
     parser.add_argument("--max_length", type=positive_int, default=128, help="tokens per text")
     parser.add_argument("--batch_size", type=positive_int, default=64)
+    parser.add_argument("--max_batch_tokens", type=positive_int, default=1024,
+                        help="padded tokens per batch, at most (predict.py; raise it on a GPU)")
     args = parser.parse_args(argv)
     refuse_overwrite([args.output_dir, args.output_dir / "cross_domain_results.json", *plots.figure_paths(args.output_dir)],
                      [args.test_file, args.label_mapping, args.model_name_or_path])
     rows = read_rows(args.test_file, args.column_names.split(",") if args.column_names else None)
     if args.max_samples:
         rows = rows[:args.max_samples]
-    predictor = Predictor(args.model_name_or_path, max_length=args.max_length, batch_size=args.batch_size)
+    predictor = Predictor(args.model_name_or_path, max_length=args.max_length, batch_size=args.batch_size,
+                          max_batch_tokens=args.max_batch_tokens)
     mapping = LabelMapping(args.label_mapping, predictor.label_names)
     results, arrays = evaluate(predictor, rows, mapping, args.batch_size)
     results.update(model=args.model_name_or_path, test_file=str(args.test_file), label_mapping=str(args.label_mapping))
