@@ -205,3 +205,19 @@ def test_recipe_study_never_reads_test_and_reports_validation_by_setting(tmp_pat
     assert rows[2].startswith("| e2-lr5e-5 | plain | 42 | 0.8000 |")
     assert rows[3].startswith("| e4-lr1e-4 | plain | 42,43 | 0.9100 ± 0.0141 | 0.9400 ± 0.0141 |")
     assert rows[3].endswith("| 12 ± 3 |")  # training minutes
+
+
+def test_int8_cost_table_gives_each_checkpoint_and_the_mean():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import int8_cost
+
+    def split(change, agreement):
+        return {"change_points": change, "label_agreement": agreement}
+
+    record = {"command": "python benchmarks/int8_cost.py ...", "date": "2026-11-30", "checkpoints": {
+        "a": {"validation": split(-0.2, 0.98), "test": split(-0.6, 0.97)},
+        "b": {"validation": split(0.4, 0.99), "test": split(0.2, 0.985)}}}
+    lines = int8_cost.report(record).splitlines()
+    assert lines[2] == "| a | -0.20 | 0.9800 | -0.60 | 0.9700 |"
+    # by hand: validation mean 0.1, sd sqrt(0.18) = 0.42; test mean -0.2, sd sqrt(0.32) = 0.57
+    assert lines[4] == "| **mean ± sd** | **+0.10 ± 0.42** |  | **-0.20 ± 0.57** |  |"
