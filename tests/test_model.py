@@ -219,6 +219,24 @@ def test_mean_token_features_skip_padding(model_type):
     assert short.valence[0] == pytest.approx(out.valence[0].item(), abs=1e-5)
 
 
+@pytest.mark.parametrize("model_type", list(TINY_ENCODERS))
+def test_emotion_head_features_are_what_the_emotion_head_reads(model_type):
+    """dimensional_features "emotion_head": the valence and arousal heads read the vector that enters the
+    emotion head's last linear layer (captured here by a hook of the test's own), not the mean of the tokens."""
+    torch.manual_seed(0)
+    config = CMHLConfig(encoder_config=TINY_ENCODERS[model_type], dimensional_features="emotion_head")
+    model = CMHLForSequenceClassification(config).eval()
+    seen = []
+    model.get_submodule(model.emotion_output_layer).register_forward_hook(lambda m, args, out: seen.append(args[0]))
+    with torch.no_grad():
+        out = model(**batch())
+    features = seen[-1]  # (B, F)
+    assert features.shape[-1] == model.valence_head.in_features
+    assert torch.allclose(out.valence, torch.tanh(model.valence_head(features)).squeeze(-1), atol=1e-6)
+    assert torch.allclose(out.arousal, torch.sigmoid(model.arousal_head(features)).squeeze(-1), atol=1e-6)
+    assert CMHLConfig(encoder_config=TINY_ENCODERS[model_type]).dimensional_features == "mean_tokens"
+
+
 def test_a_config_from_before_dimensional_features_reads_as_emotion_head(tiny_encoder, tmp_path):
     import json
 
