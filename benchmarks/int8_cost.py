@@ -7,6 +7,8 @@ each, the change, and the share of texts whose label agrees.
 
     python benchmarks/int8_cost.py --checkpoints runs/quality/minilm-v4-plain-seed42 runs/quality/... \
         --markdown BENCHMARKS.md
+    python benchmarks/int8_cost.py --checkpoints runs/quality/minilm-v5mean-cmhl_emobank-seed4{2,3,4} \
+        --results benchmarks/results/int8_cost_minilm-v5mean.json --markdown BENCHMARKS.md --markdown_marker int8-cost-v5mean
 """
 
 import argparse
@@ -77,7 +79,11 @@ def main():
     parser.add_argument("--data_dir", type=Path, default=REPO.parent / "shared" / "data" / "emotion")
     parser.add_argument("--results", type=Path, default=REPO / "benchmarks" / "results" / "int8_cost.json")
     parser.add_argument("--markdown", type=Path, help="write the table between the int8-cost markers of this file")
+    parser.add_argument("--markdown_marker", default="int8-cost", help="--markdown: the markers' name")
     args = parser.parse_args()
+    if args.results.exists():  # another set of checkpoints is a new study, with its own file
+        sys.exit(f"--results {args.results} holds a finished study ({', '.join(json.loads(args.results.read_text())['checkpoints'])}); "
+                 "give another --results file")
     record = {"checkpoints": {}, "command": " ".join(["python", *sys.argv]), "date": time.strftime("%Y-%m-%d")}
     with tempfile.TemporaryDirectory() as scratch:
         for checkpoint in args.checkpoints:
@@ -88,7 +94,7 @@ def main():
     table = report(record)
     print(table)
     if args.markdown:
-        write_between_markers(args.markdown, "int8-cost", table)
+        write_between_markers(args.markdown, args.markdown_marker, table)
 
 
 if __name__ == "__main__":

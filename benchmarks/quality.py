@@ -138,7 +138,13 @@ def report(results_dir: Path, tags: list[str], columns=REPORTED) -> str:
                 if key.endswith("valence_agreement") and settings.get("valence_weight") == 0:
                     cells.append("untrained head")  # a random valence head's sign says nothing
                     continue
-                values = [r["results"].get(key, float("nan")) for r in records]
+                values = [r["results"][key] for r in records if key in r["results"]]
+                if not values:  # e.g. EmoBank test r of a cell whose test was read later: dimensional.py has it
+                    cells.append("n/a")
+                    continue
+                if len(values) < len(records):
+                    sys.exit(f"{name}: {key} is in {len(values)} of its {len(records)} records; a mean over some "
+                             "seeds would read as one over all")
                 digits = 0 if key == "train_runtime" else 4
                 spread = f" ± {statistics.stdev(values):.{digits}f}" if len(values) > 1 else ""
                 cells.append(f"{statistics.fmean(values):.{digits}f}{spread}")

@@ -236,6 +236,20 @@ def test_a_quality_cell_resumes_and_never_trains_over_a_finished_run(tmp_path, m
     assert len(commands) == 1
 
 
+@pytest.mark.parametrize("script, args, record", [
+    ("int8_cost.py", ["--checkpoints", "a", "--results", "{tmp}/study.json"], "study.json"),
+    ("emobank_regression.py", ["--backbone", "b", "--tag", "t", "--seed", "1", "--results_dir", "{tmp}",
+                               "--runs_dir", "{tmp}"], "t-emobank_regression-seed1.json")])
+def test_benchmark_records_are_never_written_over(script, args, record, tmp_path):
+    """A finished study's record (the anchor's also holds dimensional.py's scores) stops a second run before
+    anything is trained or written."""
+    (tmp_path / record).write_text(json.dumps({"checkpoints": {"a": {}}, "dimensional": {"x": 1}}))
+    run = subprocess.run([sys.executable, str(REPO / "benchmarks" / script),
+                          *(a.replace("{tmp}", str(tmp_path)) for a in args)], capture_output=True, text=True)
+    assert run.returncode == 1 and str(tmp_path / record) in run.stderr
+    assert json.loads((tmp_path / record).read_text())["dimensional"] == {"x": 1}
+
+
 def test_int8_cost_table_gives_each_checkpoint_and_the_mean():
     sys.path.insert(0, str(REPO / "benchmarks"))
     import int8_cost
