@@ -2,6 +2,7 @@
 
     python predict.py --model_name_or_path runs/cmhl --input_file texts.txt --output_file predictions.csv
     python predict.py --model_name_or_path runs/cmhl-onnx --runtime onnx-int8 ...     # export_onnx.py --quantize
+    python predict.py --model_name_or_path runs/cmhl-onnx --runtime onnx-int8 --streams 2 ...  # 2 batches at once
     torchrun --nproc_per_node 4 predict.py ...          # or accelerate launch --multi_gpu --num_processes 4
 
 Input: `.txt` (one text per line; every line is a text, empty lines included, so output rows align with input
@@ -30,9 +31,11 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer
 
@@ -98,12 +101,21 @@ class Predictor:
 
     def __init__(self, model_name_or_path: str, device: str | None = None, max_length: int | None = None,
                  pad_to_multiple_of: int = 1, batch_size: int = 64, runtime: str = "torch",
-                 max_batch_tokens: int = 1024):
+                 max_batch_tokens: int = 1024, streams: int = 1):
         for name, value in (("max_length", max_length), ("batch_size", batch_size),
-                            ("max_batch_tokens", max_batch_tokens)):
+                            ("max_batch_tokens", max_batch_tokens), ("streams", streams)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
                 raise InputError(f"{name}: expected a whole number >= 1, got {value!r}")
-        self.runtime = load_runtime(model_name_or_path, runtime, device)
+        if streams > 1 and runtime == "torch":
+            raise InputError(f"streams {streams}: the ONNX runtimes only (ONNX Runtime scores batches from several "
+                             "threads at once); for PyTorch, run processes: accelerate launch --num_processes N predict.py")
+        # Streams: batches scored at once from `streams` threads, each call on cores / streams intra-op threads.
+        # A small encoder's matrices do not keep two cores busy in one call; two calls side by side do: MiniLM-L6
+        # int8 on 2 cores scored ~15% more texts/s with 2 streams of 1 thread than with 1 of 2 (BENCHMARKS.md,
+        # "Scoring a corpus"), the gain of 2 processes without a second copy of the model.
+        threads = max(1, torch.get_num_threads() // streams) if streams > 1 else None
+        self.runtime = load_runtime(model_name_or_path, runtime, device, threads)
+        self.pool = ThreadPoolExecutor(streams, thread_name_prefix="cmhl-stream") if streams > 1 else None
         self.config = self.runtime.config
         self.tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
         limit = self.runtime.max_input_tokens or self.tokenizer.model_max_length
@@ -185,8 +197,13 @@ class Predictor:
         features = self.tokenize(texts)
         logits = np.zeros((len(texts), len(self.label_names)))  # (N, L) float64, softmax below
         valence, arousal, intensity = (np.zeros(len(texts), np.float32) for _ in range(3))  # (N,) each
-        for rows in self.batches([len(ids) for ids in features["input_ids"]]):
-            out = self.runtime(self.pad(features, rows))
+        batches = list(self.batches([len(ids) for ids in features["input_ids"]]))
+
+        def score(rows):
+            return self.runtime(self.pad(features, rows))
+
+        # With streams, up to `streams` batches run at once; results come back in the batches' order.
+        for rows, out in zip(batches, self.pool.map(score, batches) if self.pool else map(score, batches)):
             logits[rows] = out["logits"]
             valence[rows], arousal[rows], intensity[rows] = out["valence"], out["arousal"], out["intensity"]
         probabilities = softmax(logits)
@@ -402,6 +419,9 @@ def main(argv=None) -> int:
     parser.add_argument("--pad_to_multiple_of", type=positive_int, default=1,
                         help="round each batch's length up to a multiple of this (8 on GPUs; default 1: CPUs)")
     parser.add_argument("--device", help="cpu, cuda, ... (default: the launcher's, else cuda if available)")
+    parser.add_argument("--streams", type=positive_int, default=1,
+                        help="ONNX runtimes: batches scored at once, each on cores / streams threads (default 1; "
+                             "2 on a 2-core CPU: ~15%% more texts/s with int8, BENCHMARKS.md)")
     parser.add_argument("--no_progress", action="store_true")
     args = parser.parse_args(argv)
     try:
@@ -409,7 +429,8 @@ def main(argv=None) -> int:
         total = check_input(args.input_file, args.text_column)  # a bad line stops before a model loads
         processes = Processes()
         predictor = Predictor(args.model_name_or_path, args.device or processes.device, args.max_length,
-                              args.pad_to_multiple_of, args.batch_size, args.runtime, args.max_batch_tokens)
+                              args.pad_to_multiple_of, args.batch_size, args.runtime, args.max_batch_tokens,
+                              args.streams)
         start = time.perf_counter()
         count, count_all = predict_file(predictor, args.input_file, args.output_file, args.text_column, args.window,
                              progress=not args.no_progress, total=total, processes=processes,

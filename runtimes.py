@@ -7,7 +7,10 @@ where the tokenizer makes them), each (B, T), to the four outputs of `CMHLOutput
     torch      the checkpoint in PyTorch, float32 (default; CPU or GPU)
     onnx       `model.onnx` of an export_onnx.py folder, float32, ONNX Runtime on the CPU
     onnx-int8  `model_int8.onnx` of the same folder: weights dynamically quantised to int8
-               (onnxruntime.quantization.quantize_dynamic); its accuracy cost is measured in BENCHMARKS.md
+               (onnxruntime.quantization.quantize_dynamic); its accuracy cost is measured in BENCHMARKS.md.
+               Activations are quantised with one scale per batch tensor, so a text's outputs depend slightly
+               on the texts batched with it (up to ~0.004 in a probability with batches of 8 instead of 64);
+               the PyTorch and float32 ONNX runtimes give every text the same values in any batch (1e-5).
 """
 
 from pathlib import Path
@@ -69,12 +72,14 @@ class OnnxRuntime:
         return dict(zip(OUTPUTS, values))
 
 
-def load_runtime(model_name_or_path: str, runtime: str = "torch", device: str | None = None):
-    """A runtime by name (see the module docstring); `device` applies to PyTorch only."""
+def load_runtime(model_name_or_path: str, runtime: str = "torch", device: str | None = None,
+                 threads: int | None = None):
+    """A runtime by name (see the module docstring); `device` applies to PyTorch only, `threads` (intra-op
+    threads per call) to the ONNX runtimes only."""
     if runtime not in RUNTIMES:
         raise DataError(f"runtime: expected one of {RUNTIMES}, got {runtime!r}")
     if runtime == "torch":
         return TorchRuntime(model_name_or_path, device)
     if device not in (None, "cpu"):
         raise DataError(f"--device {device}: the ONNX runtimes run on the CPU here; use --runtime torch on {device}")
-    return OnnxRuntime(model_name_or_path, runtime)
+    return OnnxRuntime(model_name_or_path, runtime, threads)

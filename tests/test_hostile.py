@@ -271,11 +271,18 @@ def test_evaluate_headerless_non_utf8_and_negative_sizes(tiny, tmp_path):
     assert run.returncode == 2 and "test.tsv, line 2: not UTF-8" in run.stderr, run.stderr[-2000:]
     for script, flag in (("evaluate_cmhl.py", "--batch_size"), ("evaluate_cmhl.py", "--max_length"),
                          ("evaluate_cmhl.py", "--max_batch_tokens"), ("predict.py", "--batch_size"),
-                         ("predict.py", "--max_length"), ("predict.py", "--max_batch_tokens")):
+                         ("predict.py", "--max_length"), ("predict.py", "--max_batch_tokens"),
+                         ("predict.py", "--streams")):
         io = (["--test_file", bad, "--label_mapping", mapping, "--output_dir", tmp_path / "o"]
               if script == "evaluate_cmhl.py" else ["--input_file", bad, "--output_file", tmp_path / "o.csv"])
         run = run_script(script, "--model_name_or_path", tiny, *io, flag, -3, cwd=tmp_path)
         assert run.returncode == 2 and "expected a whole number >= 1" in run.stderr, (script, flag, run.stderr[-500:])
+    good = tmp_path / "good.txt"
+    good.write_text("fine\n")
+    run = run_script("predict.py", "--model_name_or_path", tiny, "--input_file", good, "--output_file",
+                     tmp_path / "o.csv", "--streams", 2, cwd=tmp_path)  # PyTorch: processes, not streams
+    assert run.returncode == 2 and "streams 2: the ONNX runtimes only" in run.stderr, run.stderr[-500:]
+    assert not (tmp_path / "o.csv").exists()
 
 
 # ---- 7. memory bounded by the batch ----

@@ -185,6 +185,18 @@ def test_onnx_and_int8_runtimes_give_every_head(trained_checkpoint, tmp_path):
         columns[runtime] = {name: np.array([float(r[name]) for r in rows])
                             for name in (*(f"p_{n}" for n in SIX), "valence", "arousal", "intensity")}
         assert {r["consistent"] for r in rows} <= {"True", "False"}
+    # Two streams (two batches at once, one thread each): the same rows and values as one stream. The batches
+    # must be the same ones: int8 scales activations per batch, so a text's values depend on its batch-mates.
+    output = tmp_path / "streams.csv"
+    run = subprocess.run([sys.executable, str(REPO / "predict.py"), "--model_name_or_path", str(folder), "--runtime",
+                          "onnx-int8", "--streams", "2", "--input_file", str(source),
+                          "--output_file", str(output), "--no_progress"], capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    with open(output, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    assert [r["text"] for r in rows] == texts
+    for name, values in columns["onnx-int8"].items():
+        assert np.abs(np.array([float(r[name]) for r in rows]) - values).max() < 1e-5, name
     for name, values in columns["onnx"].items():
         assert np.abs(values - columns["torch"][name]).max() < 1e-4, name
     labels = {runtime: np.stack([c[f"p_{n}"] for n in SIX]).argmax(0) for runtime, c in columns.items()}
