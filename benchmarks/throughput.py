@@ -75,11 +75,11 @@ def run(command: list[str], env: dict | None = None) -> dict:
 
 def paths(args, input_file: Path, output: Path) -> dict[str, tuple[list[str], dict]]:
     """name -> (command, environment)."""
-    def predict(runtime, model, extra=(), processes=1):
+    def predict(runtime, model, extra=(), processes=1, suffix=""):
         launcher = [sys.executable] if processes == 1 else [
             sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes), "--master_port", "29531"]
         return [*launcher, str(REPO / "predict.py"), "--model_name_or_path", str(model), "--runtime", runtime,
-                "--input_file", str(input_file), "--output_file", str(output / f"{runtime}-{processes}.csv"),
+                "--input_file", str(input_file), "--output_file", str(output / f"{runtime}-{processes}{suffix}.csv"),
                 "--batch_size", str(args.batch_size), "--max_length", str(args.max_length), "--no_progress", *extra]
 
     pipeline = [sys.executable, __file__, "--_pipeline", str(args.checkpoint), str(input_file)]
@@ -98,6 +98,8 @@ def paths(args, input_file: Path, output: Path) -> dict[str, tuple[list[str], di
             "predict.py onnx": (predict("onnx", args.onnx_dir), {}),
             "predict.py onnx-int8": (predict("onnx-int8", args.onnx_dir), {}),
             "predict.py onnx-int8, 2 processes x 1 thread": (predict("onnx-int8", args.onnx_dir, processes=2), {}),
+            "predict.py onnx-int8, 2 streams x 1 thread": (predict("onnx-int8", args.onnx_dir, ["--streams", "2"],
+                                                                    suffix="-streams"), {}),
         })
     return table
 
