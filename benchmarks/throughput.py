@@ -156,6 +156,7 @@ def main():
     parser.add_argument("--max_length", type=int, default=128)
     parser.add_argument("--results", default=str(REPO / "benchmarks" / "results" / "throughput.json"))
     parser.add_argument("--markdown", type=Path, help="write the table between the throughput markers of this file")
+    parser.add_argument("--markdown_marker", default="throughput", help="--markdown: the markers' name")
     parser.add_argument("--report", action="store_true", help="only print the table of the results file")
     parser.add_argument("--_pipeline", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -189,7 +190,7 @@ def main():
     table = report(json.loads(Path(args.results).read_text()))
     print(table)
     if args.markdown:
-        write_between_markers(args.markdown, "throughput", table)
+        write_between_markers(args.markdown, args.markdown_marker, table)
 
 
 if __name__ == "__main__":
