@@ -42,6 +42,9 @@ from plots import write_figures
 logger = logging.getLogger("cmhl.train")
 register_auto_classes()  # the text-classification pipeline (model card widget) asks the Auto classes
 LABEL_NAMES = ["labels", "valence_labels", "arousal_labels"]  # what Trainer passes to compute_metrics
+# The default learning rate depends on the encoder's size (default_learning_rate): small encoders such as MiniLM-L6
+# (22.7M) want a higher rate than base-size ones (RoBERTa-base, 125M), which can diverge at it.
+SMALL_ENCODER_PARAMETERS = 40_000_000
 
 
 @dataclass
@@ -164,10 +167,17 @@ class CMHLTrainingArguments(TrainingArguments):
     load_best_model_at_end: bool = field(default=True, metadata={"help": "Keep the best validation checkpoint."})
     metric_for_best_model: str | None = field(default="macro_f1", metadata={"help": "Validation metric to select on."})
     save_total_limit: int | None = field(default=2, metadata={"help": "Checkpoints kept (the best is never deleted)."})
-    learning_rate: float = field(default=5e-5, metadata={"help": "Peak AdamW learning rate."})
+    learning_rate: float | None = field(default=None, metadata={
+        "help": "Peak AdamW learning rate. Default: train.py sets it by encoder size (default_learning_rate): 1e-4 below "
+                f"{SMALL_ENCODER_PARAMETERS // 10**6}M parameters (validated on MiniLM-L6, BENCHMARKS.md 'Recipe "
+                "study'), 2e-5 above (RoBERTa-base and larger; not validated here)."})
     per_device_train_batch_size: int = field(default=32, metadata={"help": "Batch size per device for training."})
     per_device_eval_batch_size: int = field(default=64, metadata={"help": "Batch size per device for evaluation."})
-    num_train_epochs: float = field(default=3.0, metadata={"help": "Training epochs."})
+    num_train_epochs: float = field(default=4.0, metadata={
+        "help": "Training epochs (4: the recipe study's choice on validation, MiniLM-L6)."})
+    warmup_steps: float = field(default=0.06, metadata={
+        "help": "Linear warmup: steps, or below 1 a share of all steps (6%%: RoBERTa's GLUE recipe, Liu et al. 2019; "
+                "kept by the recipe study)."})
     logging_steps: float = field(default=50, metadata={"help": "Log the loss and each CMHL term every N steps."})
     overwrite_output_dir: bool = field(default=False, metadata={
         "help": "Train into a non-empty --output_dir that holds another run (its checkpoint-* folders are removed, "
@@ -179,7 +189,7 @@ class CMHLTrainingArguments(TrainingArguments):
             value = getattr(self, name, None)
             if isinstance(value, float) and not math.isfinite(value):
                 raise DataError(f"--{name}: expected a finite number, got {value}")
-        if self.learning_rate <= 0:
+        if self.learning_rate is not None and self.learning_rate <= 0:
             raise DataError(f"--learning_rate: expected a number > 0, got {self.learning_rate}")
         for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
             if getattr(self, name) < 1:
@@ -415,6 +425,15 @@ def checkpoint_labels(path: str) -> list[str] | None:
     return CMHLConfig.from_pretrained(path).label_names if is_cmhl_checkpoint(path) else None
 
 
+def default_learning_rate(model) -> float:
+    """1e-4 for an encoder under SMALL_ENCODER_PARAMETERS: the recipe study's choice on validation for MiniLM-L6
+    (BENCHMARKS.md "Recipe study": 4 epochs, 6% warmup, batch 32). 2e-5 for larger ones: not validated here (no
+    GPU); the middle of RoBERTa's GLUE range (1e-5 to 3e-5, Liu et al. 2019) and the rate of the public
+    dair-ai/emotion BERT and RoBERTa-base models (bhadresh-savani's cards: 8 epochs at batch 64, the same 2,000
+    steps as 4 epochs at batch 32)."""
+    return 1e-4 if model.num_parameters() < SMALL_ENCODER_PARAMETERS else 2e-5
+
+
 def build_model(model_args: ModelArguments, cmhl_args: CMHLArguments, label_names: list[str]):
     """A CMHL checkpoint continues (with a new emotion head if the labels differ); any other encoder
     starts through `from_backbone`."""
@@ -540,6 +559,10 @@ def main(argv: list[str]) -> dict:
         raise DataError(f"{error} (set it with the CMHL arguments, see --help)") from error
     if resume:
         check_checkpoint_shapes(resume, model)
+    if training_args.learning_rate is None:
+        training_args.learning_rate = default_learning_rate(model)
+        logger.info(f"learning rate {training_args.learning_rate} (default for {model.num_parameters() / 1e6:.1f}M "
+                    "parameters; --learning_rate sets it)")
     if not evaluation_only:
         check_dimensional_supervision(model.config, splits["train"])
         set_target_variances(model.config, splits["train"], cmhl_args)

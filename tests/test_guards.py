@@ -19,7 +19,7 @@ def test_nan_loss_stops_training_naming_step_and_term(tmp_path, tiny_encoder, ti
     data = Dataset.from_dict({"text": texts, "label": [1, 0, 3, 2] * 4, "valence_labels": [float("nan")] * 16,
                               "arousal_labels": [float("nan")] * 16})
     data = data.map(lambda b: tiny_tokenizer(b["text"]), batched=True, remove_columns=["text"])
-    args = CMHLTrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=4, num_train_epochs=1,
+    args = CMHLTrainingArguments(output_dir=str(tmp_path), learning_rate=5e-5, per_device_train_batch_size=4, num_train_epochs=1,
                                  eval_strategy="no", save_strategy="steps", save_steps=1,
                                  load_best_model_at_end=False, label_names=LABEL_NAMES, report_to="none")
     trainer = CMHLTrainer(model=model, args=args, train_dataset=data,
@@ -49,7 +49,7 @@ def test_no_pickle_is_ever_loaded_unsafely(tmp_path, tiny_encoder, tiny_tokenize
     data = data.map(lambda b: tiny_tokenizer(b["text"]), batched=True, remove_columns=["text"])
 
     def trainer(max_steps):
-        args = CMHLTrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=4, max_steps=max_steps,
+        args = CMHLTrainingArguments(output_dir=str(tmp_path), learning_rate=5e-5, per_device_train_batch_size=4, max_steps=max_steps,
                                      eval_strategy="no", save_strategy="steps", save_steps=2,
                                      load_best_model_at_end=False, label_names=LABEL_NAMES, report_to="none")
         return CMHLTrainer(model=model, args=args, train_dataset=data, data_collator=DataCollatorWithPadding(tiny_tokenizer))

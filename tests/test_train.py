@@ -161,6 +161,24 @@ def test_gradient_accumulation_matches_one_big_batch(tiny_checkpoint, tmp_path):
         assert accumulated[key] == pytest.approx(big[key], rel=1e-4), key
 
 
+def test_default_learning_rate_follows_the_encoder_size(tiny_checkpoint, tmp_path):
+    """Without --learning_rate, a small encoder trains at the recipe study's 1e-4, a base-size one at 2e-5."""
+    from train import default_learning_rate
+
+    out = tmp_path / "run"
+    run_train(["--model_name_or_path", tiny_checkpoint, *data_args(train=16, evaluation=16, test=16), "--max_steps", 1,
+               "--lr_scheduler_type", "constant", "--warmup_steps", 0, "--logging_steps", 1, "--eval_strategy", "no",
+               "--save_strategy", "steps", "--save_steps", 1, "--load_best_model_at_end", "false",
+               "--output_dir", out], cwd=tmp_path)
+    assert log_history(out)[0]["learning_rate"] == pytest.approx(1e-4)
+
+    class BaseSize:
+        def num_parameters(self):
+            return 124_645_632  # RoBERTa-base
+
+    assert default_learning_rate(BaseSize()) == 2e-5
+
+
 def test_resume_from_checkpoint_continues_to_the_same_end(tiny_checkpoint, tmp_path):
     common = ["--model_name_or_path", tiny_checkpoint, *data_args(train=48, evaluation=16, test=16),
               "--max_steps", 6, "--per_device_train_batch_size", 8, "--eval_strategy", "steps", "--eval_steps", 2,
