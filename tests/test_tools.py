@@ -236,6 +236,55 @@ def test_a_quality_cell_resumes_and_never_trains_over_a_finished_run(tmp_path, m
     assert len(commands) == 1
 
 
+def test_a_quality_cell_is_never_reused_or_resumed_under_other_settings(tmp_path, monkeypatch):
+    """A finished cell is skipped only when this command would train it the same way (another encoder, rate or
+    CMHL setting under the same tag stops with the differences), and a cut-short one resumes only with the
+    settings it started with."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import quality
+
+    trained, run_cell = [], quality.run_cell
+    monkeypatch.setattr(quality, "run_cell", lambda cell, seed, args: trained.append((cell, seed)) or {})
+    common = ["quality.py", "--tag", "t", "--cells", "plain", "--seeds", "7", "--no_test", "--epochs", "4",
+              "--results_dir", str(tmp_path), "--runs_dir", str(tmp_path / "runs"), "--data_dir", "/x/emotion"]
+    args = quality.argparse.Namespace(
+        runs_dir=str(tmp_path / "runs"), tag="t", data_dir="/elsewhere/emotion", backbone="/venv-a/pkg/model",
+        epochs=4.0, batch_size=32, learning_rate=1e-4, max_seq_length=128, warmup_steps=0.0, weight_decay=0.0,
+        group_by_length=False, no_test=True, affect_file="a.csv", cmhl="{}", max_train_samples=None,
+        max_eval_samples=None, max_predict_samples=None)
+    command = quality.train_command("plain", 7, args, tmp_path / "runs" / "t-plain-seed7")
+    (tmp_path / "t-plain-seed7.json").write_text(json.dumps({"tag": "t", "cell": "plain", "seed": 7, "command": " ".join(command),
+                                                              "results": {"eval_macro_f1": 0.9}}))
+
+    monkeypatch.setattr(sys, "argv", common + ["--backbone", "/venv-b/pkg/model", "--learning_rate", "0.0001"])
+    quality.main()  # same encoder and data (by their last two path parts), same settings: skipped
+    assert trained == []
+    for other, difference in ((["--backbone", "/hub/roberta-base", "--learning_rate", "0.0001"],
+                               "--model_name_or_path: pkg/model there, hub/roberta-base now"),
+                              (["--backbone", "/venv-b/pkg/model", "--learning_rate", "5e-5"],
+                               "--learning_rate: 0.0001 there, 5e-05 now"),
+                              (["--backbone", "/venv-b/pkg/model", "--learning_rate", "0.0001", "--cmhl",
+                                '{"dimensional_features": "emotion_head"}'],
+                               "--dimensional_features: unset there, emotion_head now")):
+        monkeypatch.setattr(sys, "argv", common + other)
+        with pytest.raises(SystemExit, match=f"t-plain-seed7.json was trained with other settings \\({difference}\\)"):
+            quality.main()
+    assert trained == []
+
+    plain = quality.train_command("plain", 7, quality.argparse.Namespace(
+        **{**vars(args), "cmhl": '{"contradiction_weight": 0.3, "valence_weight": 2}'}), tmp_path)
+    assert plain[plain.index("--contradiction_weight") + 1] == plain[plain.index("--valence_weight") + 1] == "0"
+
+    cut_short = tmp_path / "runs" / "t-plain-seed8"
+    cut_short.mkdir(parents=True)
+    (cut_short / "cell_command.json").write_text(json.dumps(
+        quality.train_command("plain", 8, args, cut_short)))
+    monkeypatch.setattr(quality.subprocess, "run", lambda *a, **k: pytest.fail("resumed under other settings"))
+    with pytest.raises(SystemExit, match="t-plain-seed8 \\(cut short\\) was trained with other settings "
+                                         "\\(--num_train_epochs: 4.0 there, 6.0 now\\)"):
+        run_cell("plain", 8, quality.argparse.Namespace(**{**vars(args), "epochs": 6.0}))
+
+
 @pytest.mark.parametrize("script, args, record", [
     ("int8_cost.py", ["--checkpoints", "a", "--results", "{tmp}/study.json"], "study.json"),
     ("emobank_regression.py", ["--backbone", "b", "--tag", "t", "--seed", "1", "--results_dir", "{tmp}",
