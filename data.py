@@ -14,6 +14,7 @@ import csv
 import json
 import math
 import os
+import re
 import sys
 from collections import Counter
 from dataclasses import dataclass, field
@@ -437,6 +438,73 @@ def load_affect(path, spec: AffectSpec, limits: dict | None = None) -> dict:
         if limit is not None and split in columns:
             columns[split] = {name: values[:limit] for name, values in columns[split].items()}
     return {split: to_dataset(split_columns) for split, split_columns in columns.items()}
+
+
+LEXICON_WORD = re.compile(r"[A-Za-z]+(?:[ '-][A-Za-z]+)*")  # "sad", "heart-broken", "can't stand", "fed up"
+
+
+@dataclass(frozen=True)
+class LexiconSpec:
+    """How to read words rated for valence (VADER's vader_lexicon.txt: `token<TAB>mean<TAB>sd<TAB>ratings`, no
+    header, means on -4..4; Hutto & Gilbert 2014, MIT licence) and how each word becomes a training text."""
+
+    scale: tuple[float, float] = (-4.0, 4.0)  # low, high of the ratings; the midpoint is neutral
+    template: str = "{}"  # the training text: the word put in for {}
+
+
+def _lexicon_records(path: Path):
+    """(where, word, rating) of a lexicon: a .txt is VADER's tab-separated `token<TAB>mean<TAB>...` without a
+    header; any other format (read_records) has columns word and valence."""
+    if path.suffix != ".txt":
+        for where, record in read_records(path, ("word", "valence")):
+            yield where, record["word"], record["valence"]
+        return
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
+    for number, line in read_lines(path):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) < 2:
+            raise DataError(f"{path}, line {number}: expected 'token<TAB>mean rating<TAB>...' (VADER's "
+                            f"vader_lexicon.txt), got {line[:80]!r}")
+        yield f"{path}, line {number}", fields[0], fields[1]
+
+
+def load_lexicon(path, spec: LexiconSpec) -> tuple[datasets.Dataset, str]:
+    """Words rated for valence as valence-only training rows, and a one-line report of what was read: text
+    `spec.template` with the word, label -1, valence 2 (r - low) / (high - low) - 1 on the head's scale, arousal
+    NaN (not rated, so the arousal head does not learn from the row). Entries that are not words (VADER's
+    emoticons ':)', '<3', 'w00t') are skipped and named in the report; a word rated twice (VADER has 'fav' and 'lol'
+    twice) trains once per rating, like any repeated text, and is named too. A rating off the scale or an empty
+    word stops with the file, line and value."""
+    path = Path(path)
+    low, high = spec.scale
+    if not (math.isfinite(low) and math.isfinite(high) and low < high):
+        raise DataError(f"lexicon scale: expected low < high, got {list(spec.scale)}")
+    if spec.template.count("{}") != 1:
+        raise DataError(f"lexicon template: expected one '{{}}' where the word goes, got {spec.template!r}")
+    columns = {"text": [], "label": [], "valence_labels": [], "arousal_labels": []}
+    skipped = []
+    for where, word, rating in _lexicon_records(path):
+        word = word.strip() if isinstance(word, str) else word
+        if not isinstance(word, str) or not word:
+            raise DataError(f"{where}: empty word")
+        valence = _rating(where, {"valence": rating}, "valence", spec.scale)
+        if not LEXICON_WORD.fullmatch(word):
+            skipped.append(word)
+            continue
+        columns["text"].append(spec.template.replace("{}", word))
+        columns["label"].append(-1)
+        columns["valence_labels"].append(2.0 * (valence - low) / (high - low) - 1.0)
+        columns["arousal_labels"].append(math.nan)
+    if not columns["text"]:
+        raise DataError(f"{path}: no words to train on ({len(skipped)} entries are not words, e.g. {skipped[:3]})")
+    repeated = sorted(word for word, count in Counter(t.lower() for t in columns["text"]).items() if count > 1)
+    report = (f"{path}: {len(columns['text'])} rated words as valence-only training rows; {len(skipped)} entries "
+              f"are not words and are skipped (e.g. {skipped[:5]}); {len(repeated)} texts are rated more than once "
+              f"and train once per rating ({repeated[:5]})")
+    return to_dataset(columns), report
 
 
 def mix(emotion: datasets.Dataset, affect: datasets.Dataset, proportion: float | None, seed: int) -> datasets.Dataset:

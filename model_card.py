@@ -55,7 +55,8 @@ def _figure_section(figures: dict, split: str) -> str:
 
 def write_model_card(output_dir, *, model_name: str, base_model: str, dataset_name: str, license: str,
                      config, eval_metrics: dict, test_metrics: dict | None, widget: list[dict],
-                     training_summary: str, figures: dict | None = None, affect_source: str | None = None) -> Path:
+                     training_summary: str, figures: dict | None = None, affect_source: str | None = None,
+                     lexicon_source: str | None = None) -> Path:
     """Write `output_dir/README.md` and return its path. `figures`: PNG file names in `output_dir` by kind
     (plots.FIGURES), shown in the card."""
     results = []
@@ -79,6 +80,9 @@ def write_model_card(output_dir, *, model_name: str, base_model: str, dataset_na
                    + (" (EmoBank, Buechel & Hahn 2017, CC-BY-SA 4.0)" if "emobank" in affect_source.lower() else "")
                    + "; `affect_*` metrics are Pearson r and MAE against its held-out ratings."
                    if affect_source else "The valence and arousal heads learned the labels' circumplex points only.")
+    if lexicon_source:
+        dimensional += (f" The valence head also learned word ratings from `{lexicon_source}`"
+                        + (" (VADER, Hutto & Gilbert 2014, MIT)" if "vader" in lexicon_source.lower() else "") + ".")
     body = f"""
 # {model_name}
 

@@ -33,7 +33,7 @@ from transformers import (AutoTokenizer, PretrainedConfig, DataCollatorWithPaddi
 from transformers.dynamic_module_utils import custom_object_save
 
 from configuration_cmhl import WARRINER_2013, CMHLConfig
-from data import AffectSpec, DataError, load_affect, load_splits, mix, refuse_overwrite
+from data import AffectSpec, DataError, LexiconSpec, load_affect, load_lexicon, load_splits, mix, refuse_overwrite
 from metrics import CMHLMetrics, softmax
 from model_card import widget_examples, write_model_card
 from modeling_cmhl import CMHLForSequenceClassification, carry_emotion_head, register_auto_classes
@@ -95,15 +95,23 @@ class DataArguments:
                 "Default: every rated training row once (EmoBank with dair-ai: 8,062 of 24,062, 0.34)."})
     max_affect_samples: int | None = field(default=None, metadata={
         "help": "Keep the first N rated rows of each split of --affect_file."})
+    lexicon_file: str | None = field(default=None, metadata={
+        "help": "Words rated for valence, a third training source of the valence head only (no arousal target): "
+                "VADER's vader_lexicon.txt ('token<TAB>mean<TAB>...', -4..4; pip download vaderSentiment) or "
+                ".csv/.tsv/.jsonl/.parquet with columns word, valence. Each word is one training text; entries that "
+                "are not words (emoticons) are skipped and counted in the log."})
+    lexicon_scale: str = field(default="-4,4", metadata={
+        "help": "low,high of --lexicon_file's ratings (VADER: -4,4); its midpoint is read as neutral."})
+    lexicon_template: str = field(default="{}", metadata={
+        "help": "The training text made from each word, with {} for the word (e.g. 'i feel {}')."})
 
     def affect_spec(self) -> AffectSpec:
-        try:
-            low, high = (float(x) for x in self.affect_scale.split(","))
-        except ValueError:
-            raise DataError(f"--affect_scale: expected 'low,high' (e.g. 1,5), got {self.affect_scale!r}") from None
         split = None if (self.affect_split_column or "none").lower() == "none" else self.affect_split_column
         return AffectSpec(self.affect_text_column, self.affect_valence_column, self.affect_arousal_column,
-                          (low, high), split)
+                          scale_argument("--affect_scale", self.affect_scale), split)
+
+    def lexicon_spec(self) -> LexiconSpec:
+        return LexiconSpec(scale_argument("--lexicon_scale", self.lexicon_scale), self.lexicon_template)
 
     def __post_init__(self):
         for name in ("max_seq_length", "max_train_samples", "max_eval_samples", "max_predict_samples",
@@ -111,6 +119,15 @@ class DataArguments:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise DataError(f"--{name}: expected a whole number >= 1, got {value}")
+
+
+def scale_argument(name: str, value: str) -> tuple[float, float]:
+    """'low,high' -> (low, high), or a DataError naming the argument."""
+    try:
+        low, high = (float(x) for x in value.split(","))
+    except ValueError:
+        raise DataError(f"{name}: expected 'low,high' (e.g. 1,5), got {value!r}") from None
+    return low, high
 
 
 def _cmhl_field(name: str):
@@ -490,7 +507,8 @@ def write_card(trainer, tokenizer, model_args, data_args, training_args, eval_me
                             config=trainer.model.config, eval_metrics=eval_metrics, test_metrics=test_metrics,
                             widget=widget_examples(classifier), training_summary=summary,
                             figures={key: path.name for key, path in figures.items()},
-                            affect_source=Path(data_args.affect_file).name if data_args.affect_file else None)
+                            affect_source=Path(data_args.affect_file).name if data_args.affect_file else None,
+                            lexicon_source=Path(data_args.lexicon_file).name if data_args.lexicon_file else None)
 
 
 def parse_arguments(argv: list[str]):
@@ -541,9 +559,13 @@ def main(argv: list[str]) -> dict:
         if "train" in splits:
             splits["train"] = mix(splits["train"], affect.pop("train"), data_args.affect_proportion, training_args.seed)
         splits.update({f"affect_{split}": dataset for split, dataset in affect.items() if split != "train"})
+    if data_args.lexicon_file and "train" in splits:  # rated words: valence-only training rows
+        lexicon, report = load_lexicon(data_args.lexicon_file, data_args.lexicon_spec())
+        logger.info(report)
+        splits["train"] = mix(splits["train"], lexicon, None, training_args.seed)
 
     inputs = [model_args.model_name_or_path, model_args.tokenizer_name, *files.values(), cmhl_args.circumplex_file,
-              data_args.affect_file]
+              data_args.affect_file, data_args.lexicon_file]
     with training_args.main_process_first(desc="checking the output folder"):
         check_output_dir(training_args, inputs)
     resume = None if evaluation_only else resolve_resume(training_args.resume_from_checkpoint, training_args.output_dir)

@@ -3,6 +3,7 @@ silently. Runs `train.main` in-process (the data are checked before any model is
 script once, for its exit code."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -205,3 +206,61 @@ def test_mixing_proportion(tmp_path):
     assert sorted(mixed["text"][90:]) == sorted([f"t{i}" for i in range(20)] * 3)
     with pytest.raises(DataError, match="--affect_proportion"):
         mix(emotion, rated, 1.0, seed=0)
+
+
+# ---- rated words (a valence lexicon such as VADER's) ----
+
+VADER_LINES = ["sad\t-2.1\t0.9434\t[-2, -2, -1, -3, -3, -3, -1, -2, -1, -3]",
+               ":)\t2.0\t1.18322\t[2, 2, 1, 1, 1, 4, 2, 3, 3, 1]",
+               "devastated\t-3.0\t0.63246\t[-3, -3, -2, -3, -4, -4, -3, -3, -2, -3]",
+               "fed up\t-1.8\t0.87178\t[-2, -3, -1, -2, -2, -2, -2, 0, -1, -3]",
+               "", "lol\t1.8\t0.6\t[2, 2, 1, 2, 2, 2, 1, 2, 2, 2]", "lol\t2.9\t0.53852\t[3, 3, 3, 2, 3, 3, 3, 3, 3, 3]"]
+
+
+def test_a_vader_lexicon_reads_as_valence_only_rows(tmp_path):
+    from data import LexiconSpec, load_lexicon
+
+    lexicon = write(tmp_path / "vader_lexicon.txt", VADER_LINES)
+    rows, report = load_lexicon(lexicon, LexiconSpec(template="i feel {}"))
+    assert rows["text"] == ["i feel sad", "i feel devastated", "i feel fed up", "i feel lol", "i feel lol"]
+    assert set(rows["label"]) == {-1}
+    # -4..4 onto [-1, 1]: 2 (r + 4) / 8 - 1 = r / 4
+    assert rows["valence_labels"] == pytest.approx([-2.1 / 4, -3.0 / 4, -1.8 / 4, 1.8 / 4, 2.9 / 4])
+    assert all(math.isnan(a) for a in rows["arousal_labels"])  # no arousal rating: that head learns nothing here
+    assert "5 rated words" in report and "1 entries are not words" in report and "[':)']" in report
+    assert "1 texts are rated more than once" in report and "'i feel lol'" in report
+
+
+def test_a_word_lexicon_reads_from_a_table_too(tmp_path):
+    from data import LexiconSpec, load_lexicon
+
+    lexicon = tmp_path / "words.csv"
+    lexicon.write_text("word,valence\ncalm,6.9\nfurious,1.6\n")
+    rows, _ = load_lexicon(lexicon, LexiconSpec(scale=(1.0, 9.0)))
+    assert rows["text"] == ["calm", "furious"]
+    assert rows["valence_labels"] == pytest.approx([2 * 5.9 / 8 - 1, 2 * 0.6 / 8 - 1])
+
+
+@pytest.mark.parametrize("line, message", [
+    ("angry\t-4.5\t0.5\t[]", r"line 2: valence '-4.5' is not a number on the stated scale \[-4.0, 4.0\]"),
+    ("angry\tvery\t0.5\t[]", r"line 2: valence 'very' is not a number"),
+    ("angry -2.3", r"line 2: expected 'token<TAB>mean rating<TAB>...'"),
+    ("\t-2.3\t0.5\t[]", r"line 2: empty word"),
+])
+def test_a_bad_lexicon_line_stops_with_file_line_and_value(tmp_path, line, message):
+    from data import LexiconSpec, load_lexicon
+
+    lexicon = write(tmp_path / "vader_lexicon.txt", ["sad\t-2.1\t0.9\t[]", line])
+    with pytest.raises(DataError, match=f"vader_lexicon.txt, {message}"):
+        load_lexicon(lexicon, LexiconSpec())
+
+
+def test_a_lexicon_template_needs_one_slot_and_train_py_names_the_scale(tmp_path):
+    from data import LexiconSpec, load_lexicon
+
+    lexicon = write(tmp_path / "vader_lexicon.txt", VADER_LINES)
+    with pytest.raises(DataError, match="lexicon template: expected one '{}'"):
+        load_lexicon(lexicon, LexiconSpec(template="i feel"))
+    train = write(tmp_path / "train.txt", GOOD_LINES)
+    with pytest.raises(DataError, match="--lexicon_scale: expected 'low,high'"):
+        run_main(tmp_path, train, extra=["--lexicon_file", str(lexicon), "--lexicon_scale", "-4"])

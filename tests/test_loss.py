@@ -68,6 +68,22 @@ def test_rated_rows_count_but_give_no_emotion_terms():
     assert con == pytest.approx(math.log(1 + math.exp(-1)) / 2, abs=1e-6)
 
 
+def test_a_word_rated_for_valence_only_trains_the_valence_head_only():
+    # one row, no emotion label, valence rated 0.5, arousal not rated (NaN): a lexicon word
+    logits = torch.tensor([[2.0, 0.0, 0.0]], requires_grad=True)
+    valence = torch.tensor([0.1], requires_grad=True)
+    arousal = torch.tensor([0.7], requires_grad=True)
+    loss = cmhl_loss(logits, valence, arousal, torch.tensor([NO_EMOTION]), label_valence=torch.tensor([1.0, -1.0, 0.0]),
+                     label_arousal=torch.tensor([0.5, 0.5, 0.5]), incompatible=INCOMPATIBLE,
+                     valence_labels=torch.tensor([0.5]), arousal_labels=torch.tensor([float("nan")]),
+                     valence_weight=0.5, arousal_weight=0.5, label_target_weight=1.0, valence_variance=0.2)
+    assert loss.valence.item() == pytest.approx((0.1 - 0.5) ** 2 / 0.2)
+    assert loss.arousal.item() == 0 and loss.emotion.item() == 0
+    loss.total.backward()
+    assert valence.grad.item() == pytest.approx(0.5 * 2 * (0.1 - 0.5) / 0.2)
+    assert arousal.grad.item() == 0 and logits.grad.abs().sum() == 0
+
+
 def test_valence_consistency_by_hand():
     # p = softmax(logits); implied valence sum_k p_k v_k; against the head's valence (no gradient to the head)
     logits = torch.tensor([[2.0, 0.0, 0.0]], requires_grad=True)
