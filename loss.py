@@ -141,16 +141,25 @@ def contradiction_loss(logits, labels, incompatible, mode: str = "margin", margi
     return _reduce(torch.where(applies, per_example, torch.zeros_like(per_example)), labels, num_items)
 
 
-def valence_consistency_loss(logits, valence, label_valence, num_items=None, labels=None) -> torch.Tensor:
+def valence_consistency_loss(logits, valence, label_valence, num_items=None, labels=None,
+                             form: str = "squared") -> torch.Tensor:
     """How far the valence the emotion distribution implies is from the valence head's, for every row:
 
-        K = (sum_k p_k v_k - sg(v_head))^2,   p = softmax(z),  v_k the label's circumplex valence
+        u = sum_k p_k v_k,  p = softmax(z),  v_k the label's circumplex valence;  h = sg(v_head)
+        "squared":            K = (u - h)^2
+        "sign_disagreement":  K = max(0, -u h)   (0 when u and h agree in sign, whatever their scales)
 
     sg: stop-gradient. The head, trained on rated text, is the teacher; the classifier is pulled towards
     emotions whose valence agrees with it, on labelled and on rated rows alike (issue "Valence and intensity
     that mean something", item 4).   logits: (B, L) · valence: (B,) · label_valence: (L,)"""
     implied = logits.float().softmax(dim=-1) @ label_valence.float()  # (B,)
-    per_example = (implied - valence.detach().float()) ** 2
+    teacher = valence.detach().float()  # (B,)
+    if form == "squared":
+        per_example = (implied - teacher) ** 2
+    elif form == "sign_disagreement":
+        per_example = torch.relu(-implied * teacher)
+    else:
+        raise ValueError(f"valence_consistency_loss: expected 'squared' or 'sign_disagreement', got {form!r}")
     labels = labels if labels is not None else torch.zeros(len(valence), dtype=torch.long, device=valence.device)
     return _reduce(per_example, labels, num_items)
 
@@ -171,6 +180,7 @@ def cmhl_loss(
     arousal_weight: float = 0.5,
     contradiction_weight: float = 0.1,
     valence_consistency_weight: float = 0.0,
+    valence_consistency_form: str = "squared",
     label_target_weight: float = 1.0,
     valence_variance: float = 1.0,
     arousal_variance: float = 1.0,
@@ -209,7 +219,8 @@ def cmhl_loss(
         )
         total = total + contradiction_weight * result.contradiction
     if valence_consistency_weight > 0:
-        result.valence_consistency = valence_consistency_loss(logits, valence, label_valence, num_items, labels)
+        result.valence_consistency = valence_consistency_loss(logits, valence, label_valence, num_items, labels,
+                                                              valence_consistency_form)
         total = total + valence_consistency_weight * result.valence_consistency
     result.total = total
     return result

@@ -235,6 +235,7 @@ class CMHLForSequenceClassification(PreTrainedModel):
             emotion_weight=config.emotion_weight, valence_weight=config.valence_weight,
             arousal_weight=config.arousal_weight, contradiction_weight=config.contradiction_weight,
             valence_consistency_weight=config.valence_consistency_weight,
+            valence_consistency_form=config.valence_consistency_form,
             label_target_weight=config.label_target_weight,
             valence_variance=config.valence_target_variance, arousal_variance=config.arousal_target_variance,
             regression_kind=config.regression_loss, contradiction_mode=config.contradiction_mode,

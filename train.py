@@ -101,7 +101,8 @@ class DataArguments:
                 ".csv/.tsv/.jsonl/.parquet with columns word, valence. Each word is one training text; entries that "
                 "are not words (emoticons) are skipped and counted in the log."})
     lexicon_scale: str = field(default="-4,4", metadata={
-        "help": "low,high of --lexicon_file's ratings (VADER: -4,4); its midpoint is read as neutral."})
+        "help": "low,high of --lexicon_file's ratings (VADER: -4,4); its midpoint is read as neutral. A scale "
+                "starting below zero is given with '=' (--lexicon_scale=-5,5): a leading '-' would read as a flag."})
     lexicon_template: str = field(default="{}", metadata={
         "help": "The training text made from each word, with {} for the word (e.g. 'i feel {}')."})
 
@@ -148,6 +149,7 @@ class CMHLArguments:
     valence_target_variance: float | None = _cmhl_field("valence_target_variance")
     arousal_target_variance: float | None = _cmhl_field("arousal_target_variance")
     valence_consistency_weight: float | None = _cmhl_field("valence_consistency_weight")
+    valence_consistency_form: str | None = _cmhl_field("valence_consistency_form")
     intensity_definition: str | None = _cmhl_field("intensity_definition")
     dimensional_features: str | None = _cmhl_field("dimensional_features")
     contradiction_weight: float | None = _cmhl_field("contradiction_weight")

