@@ -285,6 +285,21 @@ def test_a_quality_cell_is_never_reused_or_resumed_under_other_settings(tmp_path
         run_cell("plain", 8, quality.argparse.Namespace(**{**vars(args), "epochs": 6.0}))
 
 
+def test_the_lexicon_cell_trains_on_emobank_and_the_words_with_its_template(tmp_path):
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import quality
+
+    args = quality.argparse.Namespace(
+        data_dir="/x/emotion", backbone="/venv/pkg/model", epochs=4.0, batch_size=32, learning_rate=1e-4,
+        max_seq_length=128, warmup_steps=0.06, weight_decay=0.0, group_by_length=False, no_test=True,
+        affect_file="/x/emobank/emobank.csv", lexicon_file="/y/vaderSentiment/vader_lexicon.txt", cmhl="{}",
+        max_train_samples=None, max_eval_samples=None, max_predict_samples=None)
+    settings = quality.cell_settings(quality.train_command("cmhl_emobank_lexicon", 7, args, tmp_path))
+    assert settings["affect_file"] == "emobank/emobank.csv"
+    assert settings["lexicon_file"] == "vaderSentiment/vader_lexicon.txt" and settings["lexicon_template"] == "i feel {}"
+    assert "lexicon_file" not in quality.cell_settings(quality.train_command("cmhl_emobank", 7, args, tmp_path))
+
+
 @pytest.mark.parametrize("script, args, record", [
     ("int8_cost.py", ["--checkpoints", "a", "--results", "{tmp}/study.json"], "study.json"),
     ("emobank_regression.py", ["--backbone", "b", "--tag", "t", "--seed", "1", "--results_dir", "{tmp}",
