@@ -409,15 +409,17 @@ def check_checkpoint_shapes(checkpoint: str, model) -> None:
 
 
 def check_dimensional_supervision(config, train) -> None:
-    """The valence and arousal heads must learn something: from rated rows (--affect_file, or valence / arousal
-    columns of the training file) or from the labels' circumplex points (--label_target_weight > 0)."""
-    heads = [name for name in ("valence_weight", "arousal_weight") if getattr(config, name) > 0]
-    rated = any(not math.isnan(v) for v in train["valence_labels"]) or any(not math.isnan(a) for a in train["arousal_labels"])
-    if heads and not rated and config.label_target_weight == 0:
-        raise DataError(f"{' and '.join(heads)} > 0 but nothing trains those heads: no rated text and "
-                        "--label_target_weight 0. Give --affect_file (texts rated for valence and arousal, e.g. "
-                        "EmoBank; see README), or --label_target_weight 1 for the labels' circumplex points, or set "
-                        f"{' '.join(f'--{h} 0' for h in heads)}")
+    """Each of the valence and arousal heads must learn something: from its own ratings (--affect_file,
+    --lexicon_file for valence, or valence / arousal columns of the training file) or from the labels'
+    circumplex points (--label_target_weight > 0). Words rated for valence alone leave the arousal head untaught."""
+    untaught = [f"{name}_weight" for name in ("valence", "arousal") if getattr(config, f"{name}_weight") > 0
+                and config.label_target_weight == 0
+                and all(math.isnan(value) for value in train[f"{name}_labels"])]
+    if untaught:
+        raise DataError(f"{' and '.join(untaught)} > 0 but nothing trains that head: no ratings for it in the "
+                        "training data and --label_target_weight 0. Give --affect_file (texts rated for valence and "
+                        "arousal, e.g. EmoBank; see README), or --label_target_weight 1 for the labels' circumplex "
+                        f"points, or set {' '.join(f'--{name} 0' for name in untaught)}")
 
 
 def set_target_variances(config, train, cmhl_args) -> None:

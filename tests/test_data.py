@@ -264,3 +264,18 @@ def test_a_lexicon_template_needs_one_slot_and_train_py_names_the_scale(tmp_path
     train = write(tmp_path / "train.txt", GOOD_LINES)
     with pytest.raises(DataError, match="--lexicon_scale: expected 'low,high'"):
         run_main(tmp_path, train, extra=["--lexicon_file", str(lexicon), "--lexicon_scale", "-4"])
+
+
+def test_a_head_with_nothing_to_learn_stops_the_run(tmp_path):
+    from conftest import make_tiny_checkpoint
+
+    model = make_tiny_checkpoint(tmp_path / "tiny")
+    lexicon = write(tmp_path / "vader_lexicon.txt", VADER_LINES)  # valence ratings only: arousal is untaught
+    train, validation = write(tmp_path / "train.txt", GOOD_LINES), write(tmp_path / "validation.txt", GOOD_LINES)
+    common = ["--model_name_or_path", str(model), "--train_file", str(train), "--validation_file", str(validation),
+              "--output_dir", str(tmp_path / "out"), "--label_target_weight", "0"]
+    with pytest.raises(DataError, match=r"^arousal_weight > 0 but nothing trains that head.*--arousal_weight 0$"):
+        main(common + ["--lexicon_file", str(lexicon)])
+    with pytest.raises(DataError, match=r"^valence_weight and arousal_weight > 0 but nothing trains that head"):
+        main(common)
+    assert not (tmp_path / "out").exists()
