@@ -17,6 +17,11 @@ distribution's implied point. A CMHL checkpoint gives both; the EmoBank-only reg
 
     python benchmarks/dimensional.py --model runs/quality/minilm-v3-cmhl_emobank-seed42 --name minilm-v3-cmhl_emobank-seed42
     python benchmarks/dimensional.py --report --markdown BENCHMARKS.md
+
+`--split validation` scores the same three questions on held-out data for choosing settings, never the test
+data: EmoBank's dev split, a second contrast set `benchmarks/data/intensity_pairs_dev.tsv` (36 pairs, 6 per
+emotion, other situations, no text shared with the test set) and dair-ai validation; results go to
+benchmarks/results/dimensional_dev.
 """
 
 import argparse
@@ -36,7 +41,8 @@ from data import AffectSpec, load_affect, read_file  # noqa: E402
 from metrics import pearson, within_label_spread  # noqa: E402
 from modeling_cmhl import circumplex_intensity  # noqa: E402
 
-PAIRS = REPO / "benchmarks" / "data" / "intensity_pairs.tsv"
+PAIRS = {"test": REPO / "benchmarks" / "data" / "intensity_pairs.tsv",
+         "validation": REPO / "benchmarks" / "data" / "intensity_pairs_dev.tsv"}
 DATA = REPO.parent / "shared" / "data"
 
 
@@ -99,9 +105,10 @@ def read_pairs(path: Path) -> list[tuple[str, str, str]]:
     return [tuple(line.split("\t")) for line in lines[1:] if line.strip()]
 
 
-def score(scorer: Scorer, emobank: Path, pairs: Path, emotion_test: Path) -> dict:
+def score(scorer: Scorer, emobank: Path, pairs: Path, emotion_test: Path, split: str = "test") -> dict:
+    """The three scores on `split` of EmoBank ("test" or "validation"), the `pairs` set and `emotion_test`."""
     results = {}
-    rated = load_affect(emobank, AffectSpec())["test"]
+    rated = load_affect(emobank, AffectSpec())[split]
     out = scorer(list(rated["text"]))
     sources = {"heads": (out["valence"], out["arousal"])}
     if out["probabilities"] is not None:
@@ -178,21 +185,27 @@ def main(argv=None):
     parser.add_argument("--model", help="a trained checkpoint (CMHL, or the EmoBank regression anchor)")
     parser.add_argument("--name", help="result file name (default: the model folder's name)")
     parser.add_argument("--emobank", type=Path, default=DATA / "emobank" / "emobank.csv")
-    parser.add_argument("--pairs", type=Path, default=PAIRS)
-    parser.add_argument("--emotion_test", type=Path, default=DATA / "emotion" / "test.txt")
-    parser.add_argument("--results_dir", type=Path, default=REPO / "benchmarks" / "results" / "dimensional")
+    parser.add_argument("--split", choices=("test", "validation"), default="test",
+                        help="validation: EmoBank dev, the dev contrast set and dair-ai validation, for choosing")
+    parser.add_argument("--pairs", type=Path, help="contrast set (default: the split's own)")
+    parser.add_argument("--emotion_test", type=Path, help="dair-ai file of the spread (default: the split's own)")
+    parser.add_argument("--results_dir", type=Path, help="default: benchmarks/results/dimensional (_dev)")
     parser.add_argument("--heads_only", action="store_true",
                         help="the model's emotion head is untrained (emobank_regression.py --pooling mean)")
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--markdown", type=Path, help="--report: also write the table between its markers here")
     args = parser.parse_args(argv)
+    dev = args.split == "validation"
+    args.pairs = args.pairs or PAIRS[args.split]
+    args.emotion_test = args.emotion_test or DATA / "emotion" / ("validation.txt" if dev else "test.txt")
+    args.results_dir = args.results_dir or REPO / "benchmarks" / "results" / ("dimensional_dev" if dev else "dimensional")
     if args.report:
         table = report(args.results_dir)
         print(table)
         if args.markdown:
             from quality import write_between_markers
 
-            write_between_markers(args.markdown, "dimensional", table)
+            write_between_markers(args.markdown, "dimensional-dev" if dev else "dimensional", table)
         return
     name = args.name or Path(args.model).name
     path = args.results_dir / f"{name}.json"
@@ -201,7 +214,7 @@ def main(argv=None):
         quality = REPO / "benchmarks" / "results" / "quality" / f"{name}.json"
         source = json.loads(quality.read_text()) if quality.exists() else {}
         record = {"cell": source.get("cell", name), "seed": source.get("seed"), "tag": source.get("tag")}
-    results = score(Scorer(args.model, args.heads_only), args.emobank, args.pairs, args.emotion_test)
+    results = score(Scorer(args.model, args.heads_only), args.emobank, args.pairs, args.emotion_test, args.split)
     record.update(dimensional=results, dimensional_command=" ".join(["python", *sys.argv]))
     args.results_dir.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(record, indent=2))

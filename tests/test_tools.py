@@ -328,3 +328,14 @@ def test_int8_cost_table_gives_each_checkpoint_and_the_mean():
     assert lines[2] == "| a | -0.20 | 0.9800 | -0.60 | 0.9700 |"
     # by hand: validation mean 0.1, sd sqrt(0.18) = 0.42; test mean -0.2, sd sqrt(0.32) = 0.57
     assert lines[4] == "| **mean ± sd** | **+0.10 ± 0.42** |  | **-0.20 ± 0.57** |  |"
+
+
+def test_the_dev_contrast_set_is_separate_from_the_test_set():
+    """dimensional.py --split validation chooses on intensity_pairs_dev.tsv; the 66 test pairs stay unread."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import dimensional
+
+    test, dev = (dimensional.read_pairs(dimensional.PAIRS[split]) for split in ("test", "validation"))
+    assert len(test) == 66 and len(dev) == 36
+    assert all(sum(e == emotion for e, _, _ in dev) == 6 for emotion in {e for e, _, _ in test})
+    assert not {t for _, *texts in test for t in texts} & {t for _, *texts in dev for t in texts}
