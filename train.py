@@ -103,8 +103,10 @@ class DataArguments:
     lexicon_scale: str = field(default="-4,4", metadata={
         "help": "low,high of --lexicon_file's ratings (VADER: -4,4); its midpoint is read as neutral. A scale "
                 "starting below zero is given with '=' (--lexicon_scale=-5,5): a leading '-' would read as a flag."})
-    lexicon_template: str = field(default="{}", metadata={
-        "help": "The training text made from each word, with {} for the word (e.g. 'i feel {}')."})
+    lexicon_template: str = field(default="i feel {}", metadata={
+        "help": "The training text made from each word, with {} for the word. Default: the first-person frame of "
+                "dair-ai's texts, the setting validated in BENCHMARKS.md 'Word valence ratings' (fixed before any "
+                "run, not tuned); '{}' trains on the word alone."})
 
     def affect_spec(self) -> AffectSpec:
         split = None if (self.affect_split_column or "none").lower() == "none" else self.affect_split_column
