@@ -11,7 +11,8 @@ compared on equal terms: it is a CMHL model whose every row has no emotion label
 valence and arousal heads and the encoder learn; score it with `dimensional.py --heads_only`.
 
 Targets are EmoBank's ratings mapped to CMHL's scales (valence 2 (V - 1) / 4 - 1, arousal (A - 1) / 4); the
-checkpoint is chosen on EmoBank dev (mean of the two Pearson r), test is read once at the end. Writes
+checkpoint is chosen on EmoBank dev (mean of the two Pearson r), test is read once at the end (`--no_test` leaves it
+unread, for settings still being chosen). Writes
 `benchmarks/results/dimensional/<tag>-emobank_regression-seed<seed>.json` and keeps the model in --runs_dir for
 `benchmarks/dimensional.py`.
 """
@@ -61,10 +62,13 @@ def main(argv=None):
     parser.add_argument("--tag", default="minilm-v3")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--epochs", type=float, default=3)
+    parser.add_argument("--warmup_steps", type=float, default=0, help="steps, or below 1 a share of all steps")
     parser.add_argument("--batch_size", type=int, default=32)
     parser.add_argument("--learning_rate", type=float, default=5e-5)
     parser.add_argument("--max_seq_length", type=int, default=128)
     parser.add_argument("--pooling", choices=["cls", "mean"], default="cls", help="module docstring")
+    parser.add_argument("--no_test", action="store_true",
+                        help="for settings still being chosen: score EmoBank dev only, leave test unread")
     parser.add_argument("--results_dir", type=Path, default=REPO / "benchmarks" / "results" / "dimensional")
     parser.add_argument("--runs_dir", type=Path, default=REPO / "runs" / "dimensional")
     args = parser.parse_args(argv)
@@ -102,7 +106,8 @@ def main(argv=None):
         label_names, metrics = ["labels", "valence_labels", "arousal_labels"], head_metrics
     training_args = TrainingArguments(
         output_dir=str(output_dir), num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,
-        per_device_eval_batch_size=64, learning_rate=args.learning_rate, eval_strategy="epoch", save_strategy="epoch",
+        per_device_eval_batch_size=64, learning_rate=args.learning_rate,
+        warmup_steps=args.warmup_steps, eval_strategy="epoch", save_strategy="epoch",
         load_best_model_at_end=True, metric_for_best_model="mean_pearson", save_total_limit=1, seed=args.seed,
         logging_steps=50, report_to="none", label_names=label_names)
     trainer = Trainer(model=model, args=training_args, train_dataset=data["train"], eval_dataset=data["validation"],
@@ -111,7 +116,9 @@ def main(argv=None):
     start = time.time()
     trainer.train()
     trainer.save_model()
-    results = {**trainer.evaluate(), **trainer.predict(data["test"], metric_key_prefix="test").metrics}
+    results = trainer.evaluate()
+    if not args.no_test:
+        results.update(trainer.predict(data["test"], metric_key_prefix="test").metrics)
     record = {"cell": "emobank_regression", "pooling": args.pooling, "seed": args.seed, "tag": args.tag, "model": str(output_dir),
               "wall_seconds": round(time.time() - start, 1), "command": " ".join(["python", *sys.argv]),
               "machine": f"{platform.machine()}, {torch.get_num_threads()} threads", "torch": torch.__version__,

@@ -339,3 +339,40 @@ def test_the_dev_contrast_set_is_separate_from_the_test_set():
     assert len(test) == 66 and len(dev) == 36
     assert all(sum(e == emotion for e, _, _ in dev) == 6 for emotion in {e for e, _, _ in test})
     assert not {t for _, *texts in test for t in texts} & {t for _, *texts in dev for t in texts}
+
+
+def test_soup_is_the_mean_of_the_weights_and_refuses_other_models(tmp_path):
+    """benchmarks/soup.py: the average by hand, in each tensor's dtype; runs of other labels are never averaged; a
+    soup of two tiny checkpoints is scored on a validation file and its record is never written over."""
+    import torch
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import soup
+    from conftest import make_tiny_checkpoint
+
+    a = {"w": torch.tensor([1.0, 2.0]), "n": torch.tensor([3], dtype=torch.int64)}
+    b = {"w": torch.tensor([3.0, 6.0]), "n": torch.tensor([5], dtype=torch.int64)}
+    averaged = soup.average_state_dicts([a, b])
+    assert torch.equal(averaged["w"], torch.tensor([2.0, 4.0])) and averaged["n"].dtype == torch.int64
+    assert averaged["n"].item() == 4
+    with pytest.raises(ValueError, match="shapes differ"):
+        soup.average_state_dicts([a, {"w": torch.zeros(3), "n": b["n"]}])
+
+    first, second = make_tiny_checkpoint(tmp_path / "seed1"), make_tiny_checkpoint(tmp_path / "seed2")
+    config = json.loads((second / "config.json").read_text())
+    config["id2label"] = {**config["id2label"], "0": "grief"}
+    (second / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ValueError, match="seed2/config.json: id2label"):
+        soup.check_compatible([first, second])
+
+    second = make_tiny_checkpoint(tmp_path / "seed3")
+    validation = tmp_path / "validation.txt"
+    validation.write_text("i feel happy;joy\ni feel sad;sadness\ni feel angry;anger\n")
+    arguments = ["--name", "tiny", "--checkpoints", str(first), str(second), "--validation_file", str(validation),
+                 "--results_dir", str(tmp_path / "results")]
+    soup.main(arguments)
+    record = json.loads((tmp_path / "results" / "tiny.json").read_text())
+    assert list(record["soups"]) == ["seed1 + seed3"] and set(record["ingredients"]) == {"seed1", "seed3"}
+    assert 0 <= record["soups"]["seed1 + seed3"]["soup"]["accuracy"] <= 1
+    with pytest.raises(SystemExit, match="tiny.json exists"):
+        soup.main(arguments)
