@@ -210,9 +210,9 @@ def main(argv=None):
     name = args.name or Path(args.model).name
     path = args.results_dir / f"{name}.json"
     record = json.loads(path.read_text()) if path.exists() else {}
-    if not record:  # a CMHL cell trained by quality.py: its record lives there; copy what identifies it
-        quality = REPO / "benchmarks" / "results" / "quality" / f"{name}.json"
-        source = json.loads(quality.read_text()) if quality.exists() else {}
+    if not record:  # a cell trained by quality.py or emobank_regression.py: its record is there; copy what identifies it
+        sources = [REPO / "benchmarks" / "results" / folder / f"{name}.json" for folder in ("quality", "dimensional")]
+        source = next((json.loads(p.read_text()) for p in sources if p.exists()), {})
         record = {"cell": source.get("cell", name), "seed": source.get("seed"), "tag": source.get("tag")}
     results = score(Scorer(args.model, args.heads_only), args.emobank, args.pairs, args.emotion_test, args.split)
     record.update(dimensional=results, dimensional_command=" ".join(["python", *sys.argv]))
