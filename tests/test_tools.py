@@ -341,6 +341,27 @@ def test_the_dev_contrast_set_is_separate_from_the_test_set():
     assert not {t for _, *texts in test for t in texts} & {t for _, *texts in dev for t in texts}
 
 
+def test_a_dev_score_takes_the_identity_of_the_run_it_scores(tmp_path, monkeypatch):
+    """dimensional.py --split validation on a model with no dev record yet: cell, tag and seed come from the run's
+    own record, quality.py's or (the EmoBank anchor) emobank_regression.py's, so the report groups seeds by cell."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import dimensional
+
+    monkeypatch.setattr(dimensional, "REPO", tmp_path)
+    monkeypatch.setattr(dimensional, "Scorer", lambda model, heads_only: None)
+    monkeypatch.setattr(dimensional, "score", lambda *args: {"emobank_valence_r_heads": 0.5})
+    anchor = {"cell": "emobank_regression", "tag": "anchor-x", "seed": 43, "results": {}}
+    (tmp_path / "benchmarks" / "results" / "dimensional").mkdir(parents=True)
+    (tmp_path / "benchmarks" / "results" / "dimensional" / "anchor-x-emobank_regression-seed43.json").write_text(
+        json.dumps(anchor))
+    dev = tmp_path / "dev"
+    dimensional.main(["--model", "runs/anchor-x-emobank_regression-seed43", "--split", "validation",
+                      "--results_dir", str(dev)])
+    record = json.loads((dev / "anchor-x-emobank_regression-seed43.json").read_text())
+    assert (record["cell"], record["tag"], record["seed"]) == ("emobank_regression", "anchor-x", 43)
+    assert "| anchor-x: emobank_regression | 43 | 0.500 |" in dimensional.report(dev)
+
+
 def test_soup_is_the_mean_of_the_weights_and_refuses_other_models(tmp_path):
     """benchmarks/soup.py: the average by hand, in each tensor's dtype; runs of other labels are never averaged; a
     soup of two tiny checkpoints is scored on a validation file and its record is never written over."""
