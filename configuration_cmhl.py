@@ -38,6 +38,8 @@ _BASE_KWARGS = {"num_labels", "name_or_path", "_name_or_path", "_commit_hash", "
                 "transformers_version", "architectures"}
 CONTRADICTION_MODES = ("margin", "mass")
 CONSISTENCY_FORMS = ("squared", "sign_disagreement")
+DISTILLATION_SCHEDULES = ("linear", "constant", "off")
+HEADS = ("emotion", "valence", "arousal")
 
 
 class CMHLConfig(PretrainedConfig):
@@ -183,6 +185,30 @@ class CMHLConfig(PretrainedConfig):
     label_smoothing: float = 0.0
     """Label smoothing of the emotion cross-entropy (dair-ai's labels are distant supervision, so noisy)."""
 
+    distillation_schedule: str = "linear"
+    """How a row's target mixes its gold value with its teachers' (train.py --emotion_teacher, --affect_teacher;
+    loss.py): target = lambda * gold + (1 - lambda) * teacher, for the emotion distribution (one-hot gold) and for
+    valence and arousal; a row without gold takes the teacher's target alone, a row without teacher its gold alone.
+    "linear" (default): lambda rises from 0 to 1 over training, the "teacher annealing" of Clark et al., "BAM!
+    Born-Again Multi-Task Networks for Natural Language Understanding" (ACL 2019), so the student starts as a
+    copy of its teachers and ends on the gold labels; "constant": lambda = `distillation_gold_weight` throughout;
+    "off": the teacher targets are ignored (gold only, today's training). Without teachers nothing changes."""
+
+    distillation_gold_weight: float = 0.5
+    """lambda of the "constant" schedule, in [0, 1]: the gold target's share of a row's target. 0.5: the
+    middle, our choice (BAM reports constant mixing below annealing, without giving its lambda)."""
+
+    distillation_temperature: float = 1.0
+    """Temperature T of the emotion teachers' distribution, softmax(z / T), applied when their targets are
+    computed (before training); T > 1 softens it (Hinton, Vinyals & Dean 2015). 1: BAM's setting."""
+
+    trained_heads: list | None = None
+    """Which heads of this checkpoint were trained, a subset of ["emotion", "valence", "arousal"], written by
+    train.py from what supervised each head (emotion labels; ratings, word ratings, an affect teacher or the
+    labels' circumplex points). A head not listed was never trained: predict.py, app.py, the card and the ONNX
+    export leave its outputs out, and it is refused as a teacher. None (checkpoints of earlier versions): read
+    from the loss weights."""
+
     def __post_init__(self, **kwargs):
         model_type = kwargs.pop("model_type", self.model_type)
         if model_type != self.model_type:  # the on-disk (flat) form: the encoder's fields sit at top level
@@ -258,6 +284,13 @@ class CMHLConfig(PretrainedConfig):
         """Label names in index order."""
         return [self.id2label[i] for i in range(len(self.id2label))]
 
+    def head_is_trained(self, head: str) -> bool:
+        """Whether `head` ("emotion", "valence", "arousal") was trained: `trained_heads` where written, else
+        (checkpoints of earlier versions) its loss weight > 0."""
+        if self.trained_heads is not None:
+            return head in self.trained_heads
+        return getattr(self, f"{head}_weight") > 0
+
     def circumplex_targets(self) -> tuple[list[float], list[float]]:
         """Per label, valence scaled to [-1, 1] and arousal scaled to [0, 1]:
         v' = 2 (v - low) / (high - low) - 1,  a' = (a - low) / (high - low)."""
@@ -319,6 +352,17 @@ class CMHLConfig(PretrainedConfig):
                                ("dimensional_features", DIMENSIONAL_FEATURES)):
             if getattr(self, field) not in allowed:
                 fail(field, f"one of {allowed}", getattr(self, field))
+        if self.distillation_schedule not in DISTILLATION_SCHEDULES:
+            fail("distillation_schedule", f"one of {DISTILLATION_SCHEDULES}", self.distillation_schedule)
+        value = self.distillation_gold_weight
+        if not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            fail("distillation_gold_weight", "a number in [0, 1]", value)
+        value = self.distillation_temperature
+        if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            fail("distillation_temperature", "a finite number > 0", value)
+        if self.trained_heads is not None and (not isinstance(self.trained_heads, (list, tuple))
+                                               or any(head not in HEADS for head in self.trained_heads)):
+            fail("trained_heads", f"None or a list of heads of {HEADS}", self.trained_heads)
         scale = self.circumplex_scale
         if (not isinstance(scale, (list, tuple)) or len(scale) != 2
                 or not all(isinstance(x, (int, float)) and math.isfinite(x) for x in scale) or scale[0] >= scale[1]):

@@ -12,6 +12,14 @@ The loss is a mean over the rows that count of each row's own loss, the terms th
 (r: the row's regression weight, 1 for a rating, label_target_weight for a label's point, 0 for none;
 s^2: the ratings' variance, so that a regression term is a z-scored squared error).
 
+With teachers (train.py --emotion_teacher / --affect_teacher), each row also carries its teachers' emotion
+distribution q (L,) and valence / arousal values, NaN where no teacher scored it, and the targets are mixed
+(Clark et al. 2019, "BAM!", teacher annealing), lambda = `teacher_annealing(progress, ...)`:
+
+    CE_i = -sum_k t_ik log softmax(z_i)_k,  t_i = lambda onehot(y_i) + (1 - lambda) q_i   (gold and teacher)
+                                            t_i = onehot(y_i) / t_i = q_i                 (only one of them)
+    t_v,i = lambda v_gold + (1 - lambda) v_teacher, or the one there is (arousal alike)
+
 with N = `num_items` when given (the rows that count in the whole accumulated, multi-process batch, as
 `Trainer` counts `labels != -100`), else the rows that count in this batch. So gradient accumulation and
 several processes give the loss of one large batch, and a term reads as its share of the per-row loss.
@@ -53,20 +61,65 @@ def _reduce(per_example: torch.Tensor, labels: torch.Tensor, num_items) -> torch
     return total / denominator
 
 
-def emotion_loss(logits, labels, label_smoothing: float = 0.0, num_items=None) -> torch.Tensor:
-    """Cross-entropy of the emotion head on the labelled rows.   logits: (B, L) · labels: (B,)"""
+def teacher_annealing(progress: float, schedule: str = "linear", gold_weight: float = 0.5) -> float:
+    """lambda, the gold target's share of a row's target, at `progress` in [0, 1] of training:
+    "linear": lambda = progress (BAM's teacher annealing, Clark et al. 2019); "constant": `gold_weight`;
+    "off": 1 (gold only)."""
+    if schedule == "linear":
+        return min(max(float(progress), 0.0), 1.0)
+    if schedule == "constant":
+        return float(gold_weight)
+    if schedule == "off":
+        return 1.0
+    raise ValueError(f"distillation_schedule: expected 'linear', 'constant' or 'off', got {schedule!r}")
+
+
+def emotion_targets(labels, num_labels: int, teacher_probs=None, gold_weight: float = 1.0,
+                    label_smoothing: float = 0.0):
+    """Per-row target distribution of the emotion head and whether the row has one.
+    Gold and teacher: gold_weight * onehot + (1 - gold_weight) * q; gold only: onehot; teacher only: q.
+    The one-hot is label-smoothed (eps / L everywhere, 1 - eps + eps / L on gold).
+    labels: (B,) · teacher_probs: (B, L), a row of NaN for "no teacher", or None  ->  (B, L), (B,) bool"""
     labelled = labels >= 0
-    per_example = F.cross_entropy(
-        logits.float(), labels.clamp(min=0), reduction="none", label_smoothing=label_smoothing
-    )  # (B,)
-    return _reduce(torch.where(labelled, per_example, torch.zeros_like(per_example)), labels, num_items)
+    onehot = F.one_hot(labels.clamp(min=0), num_labels).float()  # (B, L)
+    onehot = onehot * (1 - label_smoothing) + label_smoothing / num_labels
+    if teacher_probs is None:
+        return torch.where(labelled[:, None], onehot, torch.zeros_like(onehot)), labelled
+    taught = ~torch.isnan(teacher_probs).any(dim=-1)  # (B,)
+    teacher = torch.nan_to_num(teacher_probs.float())  # (B, L)
+    mixed = gold_weight * onehot + (1 - gold_weight) * teacher
+    target = torch.where((labelled & taught)[:, None], mixed,
+                         torch.where(labelled[:, None], onehot, teacher))  # teacher-only rows: q
+    has_target = (labelled | taught) & (labels != IGNORE_INDEX)
+    return torch.where(has_target[:, None], target, torch.zeros_like(target)), has_target
 
 
-def regression_targets(labels, label_values, given=None, label_target_weight: float = 1.0):
-    """Per-row regression target and its weight: the row's own rating (`given`, weight 1) where it has one;
-    else the gold label's circumplex value (`label_values[labels]`, weight `label_target_weight`); else none
-    (weight 0, a row without label and rating).
-    labels: (B,) · label_values: (L,) or None · given: (B,) with NaN for "none", or None  ->  (B,), (B,)"""
+def emotion_loss(logits, labels, label_smoothing: float = 0.0, num_items=None, teacher_probs=None,
+                 gold_weight: float = 1.0) -> torch.Tensor:
+    """Cross-entropy of the emotion head against `emotion_targets` (the gold label, mixed with the teachers'
+    distribution where given), on the rows that have a target.   logits: (B, L) · labels: (B,)"""
+    target, has_target = emotion_targets(labels, logits.shape[-1], teacher_probs, gold_weight, label_smoothing)
+    per_example = -(target * logits.float().log_softmax(dim=-1)).sum(dim=-1)  # (B,)
+    return _reduce(torch.where(has_target, per_example, torch.zeros_like(per_example)), labels, num_items)
+
+
+def regression_targets(labels, label_values, given=None, label_target_weight: float = 1.0, teacher=None,
+                       gold_weight: float = 1.0):
+    """Per-row regression target and its weight: the row's own rating (`given`, weight 1) where it has one,
+    mixed with the teachers' value where there is one too (gold_weight * given + (1 - gold_weight) * teacher);
+    else the teachers' value (weight 1); else the gold label's circumplex value (`label_values[labels]`, weight
+    `label_target_weight`); else none (weight 0, a row without label and rating).
+    labels: (B,) · label_values: (L,) or None · given, teacher: (B,) with NaN for "none", or None  ->  (B,), (B,)"""
+    if teacher is not None:
+        taught = ~torch.isnan(teacher)
+        teacher = torch.nan_to_num(teacher.float())
+        if given is None:
+            given = torch.where(taught, teacher, torch.full_like(teacher, float("nan")))
+        else:
+            rated = ~torch.isnan(given)
+            mixed = gold_weight * torch.nan_to_num(given.float()) + (1 - gold_weight) * teacher
+            given = torch.where(rated & taught, mixed, torch.where(rated, given.float(), torch.where(
+                taught, teacher, torch.full_like(teacher, float("nan")))))
     has_given = ~torch.isnan(given) if given is not None else torch.zeros_like(labels, dtype=torch.bool)
     labelled = labels >= 0
     if label_values is not None and label_target_weight > 0:
@@ -188,6 +241,10 @@ def cmhl_loss(
     contradiction_mode: str = "margin",
     contradiction_margin: float = 1.0,
     label_smoothing: float = 0.0,
+    teacher_probs=None,
+    teacher_valence=None,
+    teacher_arousal=None,
+    gold_weight: float = 1.0,
     num_items=None,
 ) -> CMHLLoss:
     """L = w_e CE + w_v L_valence + w_a L_arousal + w_c L_contradiction + w_k L_consistency (module docstring);
@@ -198,18 +255,19 @@ def cmhl_loss(
     when unused) · incompatible: (L, L) bool · valence_labels, arousal_labels: (B,) per-row ratings on the
     heads' scales, NaN = none · label_target_weight: weight of the label coordinate as a fallback target ·
     valence_variance, arousal_variance: each regression term is divided by it (the ratings' variance: a z-scored
-    squared error)
+    squared error) · teacher_probs: (B, L), teacher_valence, teacher_arousal: (B,) the teachers' targets, NaN
+    where none · gold_weight: lambda of the gold target in the mix (`teacher_annealing`)
     """
     result = CMHLLoss(total=logits.new_zeros((), dtype=torch.float32))
     total = result.total
     if emotion_weight > 0:
-        result.emotion = emotion_loss(logits, labels, label_smoothing, num_items)
+        result.emotion = emotion_loss(logits, labels, label_smoothing, num_items, teacher_probs, gold_weight)
         total = total + emotion_weight * result.emotion
-    for name, weight, head, table, given, variance in (
-            ("valence", valence_weight, valence, label_valence, valence_labels, valence_variance),
-            ("arousal", arousal_weight, arousal, label_arousal, arousal_labels, arousal_variance)):
+    for name, weight, head, table, given, teacher, variance in (
+            ("valence", valence_weight, valence, label_valence, valence_labels, teacher_valence, valence_variance),
+            ("arousal", arousal_weight, arousal, label_arousal, arousal_labels, teacher_arousal, arousal_variance)):
         if weight > 0:
-            target, row_weight = regression_targets(labels, table, given, label_target_weight)
+            target, row_weight = regression_targets(labels, table, given, label_target_weight, teacher, gold_weight)
             term = regression_loss(head, target, row_weight, labels, regression_kind, num_items) / variance
             setattr(result, name, term)
             total = total + weight * term

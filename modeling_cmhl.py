@@ -26,10 +26,10 @@ from transformers.utils import ModelOutput, logging
 
 try:  # relative imports: save_pretrained copies these files next to this one (trust_remote_code)
     from .configuration_cmhl import CMHLConfig
-    from .loss import CMHLLoss, cmhl_loss, incompatibility_matrix
+    from .loss import CMHLLoss, cmhl_loss, incompatibility_matrix, teacher_annealing
 except ImportError:  # imported as a top-level module, e.g. by train.py
     from configuration_cmhl import CMHLConfig
-    from loss import CMHLLoss, cmhl_loss, incompatibility_matrix
+    from loss import CMHLLoss, cmhl_loss, incompatibility_matrix, teacher_annealing
 
 logger = logging.get_logger(__name__)
 
@@ -163,6 +163,10 @@ class CMHLForSequenceClassification(PreTrainedModel):
         labels: torch.LongTensor | None = None,
         valence_labels: torch.FloatTensor | None = None,
         arousal_labels: torch.FloatTensor | None = None,
+        teacher_probs: torch.FloatTensor | None = None,
+        teacher_valence: torch.FloatTensor | None = None,
+        teacher_arousal: torch.FloatTensor | None = None,
+        training_progress: float | None = None,
         output_attentions: bool | None = None,
         output_hidden_states: bool | None = None,
         num_items_in_batch: int | torch.Tensor | None = None,
@@ -170,8 +174,10 @@ class CMHLForSequenceClassification(PreTrainedModel):
         """labels: (B,) emotion indices; -1 for a row without an emotion label (a rated text: it trains the
         valence and arousal heads only), -100 to ignore a row. valence_labels / arousal_labels: (B,) per-row
         ratings on the heads' scales, NaN where the data give none (then the gold label's circumplex coordinate,
-        weighted by `config.label_target_weight`). num_items_in_batch: rows that count in the whole accumulated
-        batch (loss.py).
+        weighted by `config.label_target_weight`). teacher_probs (B, L), teacher_valence / teacher_arousal (B,):
+        the teachers' targets of each row, NaN where none, mixed with the gold ones by `config.distillation_schedule`
+        at `training_progress` (the share of training done, in [0, 1]; without it, gold only). num_items_in_batch:
+        rows that count in the whole accumulated batch (loss.py).
 
         Inputs longer than `max_input_tokens` (what the encoder's position table allows, e.g. 512) keep
         their first `max_input_tokens` tokens, so that any text, however long, gets a prediction; the
@@ -201,8 +207,16 @@ class CMHLForSequenceClassification(PreTrainedModel):
 
         loss = None
         if labels is not None:
+            teachers = {"teacher_probs": teacher_probs, "teacher_valence": teacher_valence,
+                        "teacher_arousal": teacher_arousal}
+            gold_weight = 1.0
+            if training_progress is None or self.config.distillation_schedule == "off":
+                teachers = {}
+            else:
+                gold_weight = teacher_annealing(training_progress, self.config.distillation_schedule,
+                                                self.config.distillation_gold_weight)
             loss = self.compute_cmhl_loss(logits, valence, arousal, labels, valence_labels, arousal_labels,
-                                          num_items_in_batch)
+                                          num_items_in_batch, gold_weight=gold_weight, **teachers)
         return CMHLOutput(
             loss=loss.total if loss is not None else None,
             logits=logits,
@@ -215,9 +229,10 @@ class CMHLForSequenceClassification(PreTrainedModel):
         )
 
     def compute_cmhl_loss(self, logits, valence, arousal, labels, valence_labels=None, arousal_labels=None,
-                          num_items=None) -> CMHLLoss:
-        """`loss.cmhl_loss` with this model's weights and circumplex tables (built from the config on
-        each call: they are a few numbers, and the config stays their only source)."""
+                          num_items=None, **teachers) -> CMHLLoss:
+        """`loss.cmhl_loss` with this model's weights and circumplex tables (built from the config on each call:
+        they are a few numbers, and the config stays their only source); `teachers`: the teacher targets and
+        gold_weight, as cmhl_loss takes them."""
         config = self.config
         label_valence = label_arousal = None
         if config.circumplex_coordinates is not None:
@@ -240,7 +255,7 @@ class CMHLForSequenceClassification(PreTrainedModel):
             valence_variance=config.valence_target_variance, arousal_variance=config.arousal_target_variance,
             regression_kind=config.regression_loss, contradiction_mode=config.contradiction_mode,
             contradiction_margin=config.contradiction_margin, label_smoothing=config.label_smoothing,
-            num_items=num_items,
+            num_items=num_items, **teachers,
         )
 
     @classmethod

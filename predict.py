@@ -133,7 +133,7 @@ class Predictor:
         # tokens: 807 and 979 MB). BENCHMARKS.md, "Load held". On a GPU, raise it.
         self.max_batch_tokens = max_batch_tokens
         self.label_names = self.config.label_names
-        self.consistency = ConsistencyCheck(self.config)
+        self.consistency = ConsistencyCheck(self.config) if runtime != "stock" else None  # no circumplex there
 
     def tokenize(self, texts: list[str]) -> dict[str, list[list[int]]]:
         """Token ids (with special tokens, truncated to `max_length`), unpadded, without ever tokenising more of a
@@ -191,11 +191,11 @@ class Predictor:
         if batch:
             yield batch
 
-    def __call__(self, texts: list[str]) -> dict[str, np.ndarray]:
-        """N texts -> probabilities (N, L), valence, arousal, intensity (N,), consistent (N,) bool, in the texts'
-        order. The texts run in `batches`, each padded only to its own longest text."""
+    def outputs(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """N texts -> the runtime's outputs in the texts' order: logits (N, L) float64, valence, arousal, intensity
+        (N,) float32. The texts run in `batches`, each padded only to its own longest text."""
         features = self.tokenize(texts)
-        logits = np.zeros((len(texts), len(self.label_names)))  # (N, L) float64, softmax below
+        logits = np.zeros((len(texts), len(self.label_names)))  # (N, L) float64
         valence, arousal, intensity = (np.zeros(len(texts), np.float32) for _ in range(3))  # (N,) each
         batches = list(self.batches([len(ids) for ids in features["input_ids"]]))
 
@@ -206,9 +206,14 @@ class Predictor:
         for rows, out in zip(batches, self.pool.map(score, batches) if self.pool else map(score, batches)):
             logits[rows] = out["logits"]
             valence[rows], arousal[rows], intensity[rows] = out["valence"], out["arousal"], out["intensity"]
-        probabilities = softmax(logits)
-        return {"probabilities": probabilities, "valence": valence, "arousal": arousal, "intensity": intensity,
-                "consistent": self.consistency(probabilities, valence)}
+        return {"logits": logits, "valence": valence, "arousal": arousal, "intensity": intensity}
+
+    def __call__(self, texts: list[str]) -> dict[str, np.ndarray]:
+        """N texts -> probabilities (N, L), valence, arousal, intensity (N,), consistent (N,) bool, in the texts'
+        order (`outputs`)."""
+        out = self.outputs(texts)
+        probabilities = softmax(out.pop("logits"))
+        return {"probabilities": probabilities, **out, "consistent": self.consistency(probabilities, out["valence"])}
 
     def rows(self, texts: list[str], first_row: int) -> Iterator[dict]:
         """One output record per text."""

@@ -6,6 +6,8 @@ where the tokenizer makes them), each (B, T), to the four outputs of `CMHLOutput
 
     torch      the checkpoint in PyTorch, float32 (default; CPU or GPU)
     onnx       `model.onnx` of an export_onnx.py folder, float32, ONNX Runtime on the CPU
+    stock      a stock `AutoModelForSequenceClassification` checkpoint (no CMHL heads: valence, arousal and
+               intensity are NaN), for teachers (teachers.py): a plain classifier, or a 2-output regression
     onnx-int8  `model_int8.onnx` of the same folder: weights dynamically quantised to int8
                (onnxruntime.quantization.quantize_dynamic); its accuracy cost is measured in BENCHMARKS.md.
                Activations are quantised with one scale per batch tensor, so a text's outputs depend slightly
@@ -21,6 +23,7 @@ import torch
 from configuration_cmhl import CMHLConfig
 from data import DataError
 from modeling_cmhl import CMHLForSequenceClassification
+from transformers import AutoModelForSequenceClassification
 
 OUTPUTS = ("logits", "valence", "arousal", "intensity")  # the graph's output names, in this order
 ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model_int8.onnx"}
@@ -41,6 +44,24 @@ class TorchRuntime:
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         out = self.model(**{name: torch.from_numpy(ids).to(self.device) for name, ids in batch.items()})
         return {name: getattr(out, name).float().cpu().numpy() for name in OUTPUTS}
+
+
+class StockRuntime:
+    """A stock sequence classifier in PyTorch: its logits (B, L); valence, arousal, intensity (B,) NaN. Its config
+    is the stock one (`label_names` added, in index order)."""
+
+    def __init__(self, model_name_or_path: str, device: str | None = None):
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model = AutoModelForSequenceClassification.from_pretrained(model_name_or_path).to(self.device).eval()
+        self.config = self.model.config
+        self.config.label_names = [self.config.id2label[i] for i in range(self.config.num_labels)]
+        self.max_input_tokens = None
+
+    @torch.inference_mode()
+    def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        logits = self.model(**{name: torch.from_numpy(ids).to(self.device) for name, ids in batch.items()}).logits
+        nan = np.full(len(logits), np.nan, dtype=np.float32)
+        return {"logits": logits.float().cpu().numpy(), "valence": nan, "arousal": nan, "intensity": nan}
 
 
 class OnnxRuntime:
@@ -76,6 +97,8 @@ def load_runtime(model_name_or_path: str, runtime: str = "torch", device: str | 
                  threads: int | None = None):
     """A runtime by name (see the module docstring); `device` applies to PyTorch only, `threads` (intra-op
     threads per call) to the ONNX runtimes only."""
+    if runtime == "stock":
+        return StockRuntime(model_name_or_path, device)
     if runtime not in RUNTIMES:
         raise DataError(f"runtime: expected one of {RUNTIMES}, got {runtime!r}")
     if runtime == "torch":

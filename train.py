@@ -38,6 +38,7 @@ from metrics import CMHLMetrics, softmax
 from model_card import widget_examples, write_model_card
 from modeling_cmhl import CMHLForSequenceClassification, carry_emotion_head, register_auto_classes
 from plots import write_figures
+from teachers import add_teacher_columns, check_teachers
 
 logger = logging.getLogger("cmhl.train")
 register_auto_classes()  # the text-classification pipeline (model card widget) asks the Auto classes
@@ -108,6 +109,20 @@ class DataArguments:
                 "dair-ai's texts, the setting validated in BENCHMARKS.md 'Word valence ratings' (fixed before any "
                 "run, not tuned); '{}' trains on the word alone."})
 
+    emotion_teacher: list[str] | None = field(default=None, metadata={
+        "help": "Checkpoint(s) of an emotion classifier with this run's label names (a plain fine-tune: train.py with "
+                "--valence_weight 0 --arousal_weight 0 --contradiction_weight 0; a CMHL or stock classifier). Before "
+                "training they score every training text once; their mean distribution becomes each row's emotion "
+                "target, mixed with the gold label by CMHLConfig.distillation_schedule (BAM's teacher annealing). "
+                "Labels are matched by name. See teachers.py and README 'Train'."})
+    affect_teacher: list[str] | None = field(default=None, metadata={
+        "help": "Checkpoint(s) rating valence and arousal (benchmarks/emobank_regression.py --pooling mean, a CMHL "
+                "checkpoint with trained valence and arousal heads, or a stock 2-output regression); their mean "
+                "values become every training row's valence and arousal targets, mixed with any gold ratings."})
+    teacher_cache_dir: str | None = field(default=None, metadata={
+        "help": "Keep the teachers' targets here, keyed by a hash of the teachers' files, the texts and the settings, "
+                "so that runs of other seeds on the same data and teachers skip the scoring. Default: no cache."})
+
     def affect_spec(self) -> AffectSpec:
         split = None if (self.affect_split_column or "none").lower() == "none" else self.affect_split_column
         return AffectSpec(self.affect_text_column, self.affect_valence_column, self.affect_arousal_column,
@@ -160,6 +175,9 @@ class CMHLArguments:
     contradiction_margin: float | None = _cmhl_field("contradiction_margin")
     contradiction_threshold: float | None = _cmhl_field("contradiction_threshold")
     label_smoothing: float | None = _cmhl_field("label_smoothing")
+    distillation_schedule: str | None = _cmhl_field("distillation_schedule")
+    distillation_gold_weight: float | None = _cmhl_field("distillation_gold_weight")
+    distillation_temperature: float | None = _cmhl_field("distillation_temperature")
     circumplex_file: str | None = field(default=None, metadata={
         "help": 'JSON file {"coordinates": {label: [valence, arousal]}, "scale": [low, high], '
                 '"incompatible_pairs": [[a, b], ...]} for label sets other than dair-ai\'s.'})
@@ -257,6 +275,8 @@ class CMHLTrainer(Trainer):
     loss_term_logger: LossTermLogger | None = None
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        if model.training and any(name.startswith("teacher_") for name in inputs):  # teacher annealing's clock
+            inputs = {**inputs, "training_progress": self.state.global_step / max(self.state.max_steps, 1)}
         loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
         if model.training:
             finite = torch.isfinite(loss.detach()).float()
@@ -410,18 +430,25 @@ def check_checkpoint_shapes(checkpoint: str, model) -> None:
                         "settings of the run that wrote it")
 
 
-def check_dimensional_supervision(config, train) -> None:
-    """Each of the valence and arousal heads must learn something: from its own ratings (--affect_file,
-    --lexicon_file for valence, or valence / arousal columns of the training file) or from the labels'
-    circumplex points (--label_target_weight > 0). Words rated for valence alone leave the arousal head untaught."""
-    untaught = [f"{name}_weight" for name in ("valence", "arousal") if getattr(config, f"{name}_weight") > 0
-                and config.label_target_weight == 0
-                and all(math.isnan(value) for value in train[f"{name}_labels"])]
+def trained_heads(config, train) -> list[str]:
+    """The heads this run trains (CMHLConfig.trained_heads): the emotion head from labels or an emotion teacher
+    (`teacher_probs`); the valence and arousal heads, each with weight > 0, from its own ratings (--affect_file,
+    --lexicon_file for valence, valence / arousal columns of the training file), an affect teacher, or the labels'
+    circumplex points (--label_target_weight > 0). A head with nothing to learn is left untrained and the log says
+    how to train it; the checkpoint then leaves its outputs out (predict.py, app.py, card, ONNX)."""
+    heads = ["emotion"] if config.emotion_weight > 0 else []
+    for name in ("valence", "arousal"):
+        if getattr(config, f"{name}_weight") > 0 and (
+                config.label_target_weight > 0 or f"teacher_{name}" in train.column_names
+                or not all(math.isnan(value) for value in train[f"{name}_labels"])):
+            heads.append(name)
+    untaught = [name for name in ("valence", "arousal") if name not in heads]
     if untaught:
-        raise DataError(f"{' and '.join(untaught)} > 0 but nothing trains that head: no ratings for it in the "
-                        "training data and --label_target_weight 0. Give --affect_file (texts rated for valence and "
-                        "arousal, e.g. EmoBank; see README), or --label_target_weight 1 for the labels' circumplex "
-                        f"points, or set {' '.join(f'--{name} 0' for name in untaught)}")
+        logger.warning(f"the {' and '.join(untaught)} head(s) stay untrained: no {'/'.join(untaught)} ratings in the "
+                       "training data. To train them, give --affect_file (texts rated for valence and arousal, e.g. "
+                       "EmoBank; README 'Train'), --affect_teacher, or --label_target_weight 1 for the labels' "
+                       "circumplex points. The checkpoint records this: its tools leave those outputs out.")
+    return heads
 
 
 def set_target_variances(config, train, cmhl_args) -> None:
@@ -432,6 +459,8 @@ def set_target_variances(config, train, cmhl_args) -> None:
         field_name = f"{name}_target_variance"
         ratings = np.array(train[f"{name}_labels"], dtype=np.float64)
         ratings = ratings[~np.isnan(ratings)]
+        if len(ratings) == 0 and f"teacher_{name}" in train.column_names:  # no gold: the teachers' values
+            ratings = np.array(train[f"teacher_{name}"], dtype=np.float64)
         if getattr(cmhl_args, field_name) is None and len(ratings) > 1 and ratings.var() > 0:
             setattr(config, field_name, round(float(ratings.var()), 6))
             logger.info(f"{field_name} = {getattr(config, field_name)} (from {len(ratings)} rated training rows)")
@@ -570,8 +599,10 @@ def main(argv: list[str]) -> dict:
         logger.info(report)
         splits["train"] = mix(splits["train"], lexicon, None, training_args.seed)
 
+    check_teachers(data_args.emotion_teacher, data_args.affect_teacher, label_names)
     inputs = [model_args.model_name_or_path, model_args.tokenizer_name, *files.values(), cmhl_args.circumplex_file,
-              data_args.affect_file, data_args.lexicon_file]
+              data_args.affect_file, data_args.lexicon_file, *(data_args.emotion_teacher or []),
+              *(data_args.affect_teacher or [])]
     with training_args.main_process_first(desc="checking the output folder"):
         check_output_dir(training_args, inputs)
     resume = None if evaluation_only else resolve_resume(training_args.resume_from_checkpoint, training_args.output_dir)
@@ -592,7 +623,11 @@ def main(argv: list[str]) -> dict:
         logger.info(f"learning rate {training_args.learning_rate} (default for {model.num_parameters() / 1e6:.1f}M "
                     "parameters; --learning_rate sets it)")
     if not evaluation_only:
-        check_dimensional_supervision(model.config, splits["train"])
+        if data_args.emotion_teacher or data_args.affect_teacher:  # every training text scored once, here
+            splits["train"] = add_teacher_columns(
+                splits["train"], data_args.emotion_teacher, data_args.affect_teacher, label_names,
+                model.config.distillation_temperature, data_args.max_seq_length, data_args.teacher_cache_dir)
+        model.config.trained_heads = trained_heads(model.config, splits["train"])
         set_target_variances(model.config, splits["train"], cmhl_args)
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
     tokenized = tokenize(splits, tokenizer, data_args, training_args)

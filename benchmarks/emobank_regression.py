@@ -102,7 +102,8 @@ def main(argv=None):
         label_names, metrics = ["labels"], regression_metrics
     else:
         model = CMHLForSequenceClassification.from_backbone(args.backbone, dimensional_features="mean_tokens",
-                                                            contradiction_weight=0)
+                                                            contradiction_weight=0,
+                                                            trained_heads=["valence", "arousal"])
         label_names, metrics = ["labels", "valence_labels", "arousal_labels"], head_metrics
     training_args = TrainingArguments(
         output_dir=str(output_dir), num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,
