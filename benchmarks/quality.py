@@ -10,6 +10,8 @@ seeds).
     python benchmarks/quality.py --report
     python benchmarks/quality.py --tag attempt-x --cells cmhl --no_test --cmhl '{"contradiction_weight": 0.1}'
     python benchmarks/quality.py --tag attempt-x --cells cmhl --read_test   # once chosen on validation
+    python benchmarks/quality.py --tag bam --cells student --seeds 43 --no_test \
+        --emotion_teacher runs/quality/teacher-plain-seed42 --affect_teacher runs/dimensional/teacher-...-seed42
 """
 
 import argparse
@@ -34,10 +36,14 @@ CELLS = {  # CMHL settings per cell; everything else is the same budget
     "no_valence": {"valence_weight": 0},
     "no_arousal": {"arousal_weight": 0},
     "cmhl_emobank_lexicon": {},  # cmhl_emobank, and VADER's word valence ratings as valence-only rows
+    "student": {},  # cmhl_emobank taught by --emotion_teacher and --affect_teacher (BAM, issue 27)
+    "student_lexicon": {},  # cmhl_emobank_lexicon taught likewise
 }
-AFFECT_CELLS = {"cmhl_emobank", "no_contradiction", "no_valence", "no_arousal", "cmhl_emobank_lexicon"}  # --affect_file
-LEXICON_CELLS = {"cmhl_emobank_lexicon": "i feel {}"}  # trained with --lexicon_file, this --lexicon_template
-MAIN_CELLS = ("plain", "cmhl", "cmhl_emobank", "cmhl_emobank_lexicon")
+AFFECT_CELLS = {"cmhl_emobank", "no_contradiction", "no_valence", "no_arousal", "cmhl_emobank_lexicon", "student",
+                "student_lexicon"}  # --affect_file
+LEXICON_CELLS = {"cmhl_emobank_lexicon": "i feel {}", "student_lexicon": "i feel {}"}  # --lexicon_file, template
+STUDENT_CELLS = {"student", "student_lexicon"}  # trained with this command's --emotion_teacher / --affect_teacher
+MAIN_CELLS = ("plain", "cmhl", "cmhl_emobank", "cmhl_emobank_lexicon", "student", "student_lexicon")
 REPORTED = ("test_accuracy", "test_macro_f1", "test_weighted_f1", "test_f1_love", "test_f1_surprise",
             "test_contradiction_rate", "test_valence_agreement", "test_intensity_spread", "test_affect_valence_pearson",
             "test_affect_arousal_pearson", "test_affect_valence_pearson_from_emotions", "eval_macro_f1", "train_runtime")
@@ -65,7 +71,7 @@ def vader_lexicon() -> str:
 
 
 # train.py flags that do not decide a cell's result: where it writes, how it resumes, whether it also reads test.
-UNSCORED_FLAGS = {"output_dir", "resume_from_checkpoint", "test_file"}
+UNSCORED_FLAGS = {"output_dir", "resume_from_checkpoint", "test_file", "teacher_cache_dir"}
 
 
 def cell_settings(command: list[str]) -> dict:
@@ -120,6 +126,15 @@ def train_command(cell: str, seed: int, args, output_dir: Path) -> list[str]:
         command += ["--affect_file", args.affect_file, "--affect_scale", "1,5"]
     if cell in LEXICON_CELLS:
         command += ["--lexicon_file", args.lexicon_file or vader_lexicon(), "--lexicon_template", LEXICON_CELLS[cell]]
+    if cell in STUDENT_CELLS:
+        if not (args.emotion_teacher or args.affect_teacher):
+            sys.exit(f"the {cell} cell needs --emotion_teacher and/or --affect_teacher")
+        for flag in ("emotion_teacher", "affect_teacher"):
+            if getattr(args, flag):
+                command += [f"--{flag}", *getattr(args, flag)]
+        command += ["--teacher_cache_dir", Path(args.runs_dir) / "teacher_targets"]
+    if args.bf16:  # bf16 autocast; on a machine without a GPU, Trainer wants --use_cpu with it
+        command += ["--bf16"] + ([] if torch.cuda.is_available() else ["--use_cpu"])
     for name, value in {**json.loads(args.cmhl), **CELLS[cell]}.items():
         command += [f"--{name}", value]
     for key in ("max_train_samples", "max_eval_samples", "max_predict_samples"):
@@ -234,7 +249,7 @@ def main():
     parser.add_argument("--runs_dir", default=str(REPO / "runs" / "quality"))
     parser.add_argument("--tag", nargs="+", default=["minilm"],
                         help="names this study's result files (--report: several tags, one table)")
-    parser.add_argument("--cells", nargs="+", default=list(CELLS), choices=list(CELLS))
+    parser.add_argument("--cells", nargs="+", default=[c for c in CELLS if c not in STUDENT_CELLS], choices=list(CELLS))
     parser.add_argument("--seeds", nargs="+", type=int, default=[42, 43, 44])
     parser.add_argument("--ablation_seeds", nargs="+", type=int, default=[42], help="seeds of the ablation cells")
     parser.add_argument("--epochs", type=float, default=2)
@@ -254,6 +269,9 @@ def main():
                         help="rated corpus of the EmoBank cells (train.py --affect_file)")
     parser.add_argument("--lexicon_file", help="word valence ratings of the lexicon cell (default: VADER's, from "
                         "the vaderSentiment package)")
+    parser.add_argument("--emotion_teacher", nargs="+", help="student cells: train.py --emotion_teacher (checkpoints)")
+    parser.add_argument("--affect_teacher", nargs="+", help="student cells: train.py --affect_teacher (checkpoints)")
+    parser.add_argument("--bf16", action="store_true", help="train.py --bf16 (bf16 autocast; say so beside results)")
     parser.add_argument("--max_train_samples", type=int)
     parser.add_argument("--max_eval_samples", type=int)
     parser.add_argument("--max_predict_samples", type=int)
