@@ -15,6 +15,7 @@ import gradio as gr
 import numpy as np
 
 import plots
+from data import DataError
 from predict import Predictor
 
 EXAMPLES = ["i feel so grateful to have friends who show up when it matters",
@@ -87,7 +88,11 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if not args.model_name_or_path:
         parser.error("give --model_name_or_path or set CMHL_MODEL")
-    build_demo(args.model_name_or_path).launch(server_name=args.host, server_port=args.port, share=False)
+    try:
+        demo = build_demo(args.model_name_or_path)
+    except DataError as error:  # a folder that is not one whole save, a config that fails its checks, ...
+        parser.exit(2, f"error: {error}\n")
+    demo.launch(server_name=args.host, server_port=args.port, share=False)
 
 
 if __name__ == "__main__":

@@ -60,6 +60,11 @@ def read_lines(path: Path):
     with open(path, "rb") as handle:
         head = handle.read(_SNIFF_BYTES)
         separator = b"\r" if b"\n" not in head and b"\r" in head else b"\n"
+        lone_cr, lone_lf = re.search(rb"\r(?!\n)", head), re.search(rb"(?<!\r)\n", head)
+        if lone_cr and lone_lf:  # CR-only lines with an LF inside one: the lines a person sees are the CR ones
+            line = head[:max(lone_cr.start(), lone_lf.start())].count(b"\n") + 1
+            raise DataError(f"{path}: mixes line endings, CR alone (old Mac) and LF alone (near line {line}); a "
+                            "text may hold a line break. Save it with one kind of line ending (or use .jsonl)")
         if head.startswith(b"\xef\xbb\xbf"):
             head = head[3:]
         number, pending = 0, head
@@ -118,10 +123,19 @@ def check_text_encodable(where: str, text: str):
 
 # ---- records of any tabular file: (where, {column: value}) ----
 
+def check_header(path: Path, columns: list[str], number: int = 1):
+    """A header naming a column twice is an error (one tool would read the first, another the last)."""
+    repeated = sorted({c for c in columns if columns.count(c) > 1})
+    if repeated:
+        raise DataError(f"{path}, line {number}: column(s) {repeated} named more than once in the header {columns}; "
+                        "expected each column once")
+
+
 def _delimited_records(path: Path, required):
     records = delimited_records(path)
     first = next(records, None)
     columns = first[1] if first else []
+    check_header(path, columns, first[0] if first else 1)
     _require_columns(path, columns, required)
     for number, values in records:
         if len(values) != len(columns):
@@ -139,10 +153,25 @@ def _jsonl_records(path: Path, required):
         yield f"{path}, line {number}", record
 
 
+class _RepeatedKey(ValueError):
+    pass
+
+
+def _unique_keys(pairs):
+    keys = [key for key, _ in pairs]
+    for key in keys:
+        if keys.count(key) > 1:
+            raise _RepeatedKey(key)
+    return dict(pairs)
+
+
 def json_record(path: Path, number: int, line: str) -> dict:
     """One JSON Lines record: a JSON object, or a DataError naming the line."""
     try:
-        record = json.loads(line)
+        record = json.loads(line, object_pairs_hook=_unique_keys)
+    except _RepeatedKey as error:
+        raise DataError(f"{path}, line {number}: key {error.args[0]!r} given more than once; expected each key once: "
+                        f"{line[:80]!r}") from None
     except json.JSONDecodeError as error:
         raise DataError(f"{path}, line {number}: not valid JSON ({error.msg}): {line[:80]!r}") from None
     if not isinstance(record, dict):
@@ -154,6 +183,7 @@ def _parquet_records(path: Path, required):
     import pyarrow.parquet as pq
 
     table = pq.read_table(path)
+    check_header(path, table.column_names)
     _require_columns(path, table.column_names, required)
     for number, record in enumerate(table.to_pylist(), start=1):
         yield f"{path}, row {number}", record
@@ -196,6 +226,13 @@ def _read_txt(path: Path):
 
 
 def _row_from_record(where: str, record: dict) -> Row:
+    """A record's Row; a text that is not a string (JSON null, a number) or a label that is neither a name nor an
+    index is an error naming where and the value, never read as the string "None"."""
+    text, label = record["text"], record["label"]
+    if not isinstance(text, str):
+        raise DataError(f"{where}: expected the text as a string, got {json.dumps(text)[:80]}")
+    if isinstance(label, bool) or not isinstance(label, (str, int)):
+        raise DataError(f"{where}: expected the label as a name or an index, got {json.dumps(label)[:80]}")
     targets = {name: record[name] for name in TARGET_RANGES if record.get(name) not in (None, "")}
     return Row(where, record["text"], record["label"], targets)
 
@@ -261,7 +298,7 @@ def _target(row: Row, name: str) -> float:
         number = float(value)
     except (TypeError, ValueError):
         number = math.nan
-    if not math.isfinite(number) or not low <= number <= high:
+    if isinstance(value, bool) or not math.isfinite(number) or not low <= number <= high:  # true is not 1.0
         raise DataError(f"{row.where}: {name} {value!r} is not a number in [{low}, {high}]")
     return number
 

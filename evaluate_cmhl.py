@@ -28,17 +28,19 @@ from pathlib import Path
 
 import numpy as np
 
-from data import DataError, Row, delimited_records, positive_int, read_file, refuse_overwrite
+from data import DataError, Row, check_header, delimited_records, positive_int, read_file, refuse_overwrite
 from metrics import (classification_metrics, contradiction_rate, expected_calibration_error, valence_agreement)
 import plots
 from plots import write_figures
 from predict import Predictor
+from saves import holds_save
 
 
 def read_rows(path: Path, column_names: list[str] | None) -> list[Row]:
     """Rows of a labelled file; with `column_names`, a header-less CSV/TSV whose columns they name."""
     if not column_names:
         return read_file(path)
+    check_header(path, column_names, 0)
     if path.suffix not in (".csv", ".tsv") or "text" not in column_names or "label" not in column_names:
         raise DataError(f"{path}: --column_names is for header-less .csv/.tsv files and must name 'text' and "
                         f"'label', got {column_names}")
@@ -157,9 +159,21 @@ def main(argv=None) -> dict:
     parser.add_argument("--batch_size", type=positive_int, default=64)
     parser.add_argument("--max_batch_tokens", type=positive_int, default=1024,
                         help="padded tokens per batch, at most (predict.py; raise it on a GPU)")
+    parser.add_argument("--overwrite_output_dir", action="store_true",
+                        help="replace the results and figures of an earlier evaluation in --output_dir")
     args = parser.parse_args(argv)
     refuse_overwrite([args.output_dir, args.output_dir / "cross_domain_results.json", *plots.figure_paths(args.output_dir)],
                      [args.test_file, args.label_mapping, args.model_name_or_path])
+    if holds_save(args.output_dir, args.model_name_or_path):  # its card links the figures this would replace
+        raise DataError(f"--output_dir {args.output_dir}: is the folder of the checkpoint read; write the evaluation "
+                        f"into a folder of its own (e.g. {args.output_dir / 'cross_domain'})")
+    if args.output_dir.exists() and not args.output_dir.is_dir():
+        raise DataError(f"--output_dir {args.output_dir}: is a file; expected a folder")
+    earlier = [p.name for p in (args.output_dir / "cross_domain_results.json", *plots.figure_paths(args.output_dir))
+               if p.exists()]
+    if earlier and not args.overwrite_output_dir:
+        raise DataError(f"--output_dir {args.output_dir}: holds an earlier evaluation ({earlier[:3]}); give a new "
+                        "folder, or --overwrite_output_dir to replace it")
     rows = read_rows(args.test_file, args.column_names.split(",") if args.column_names else None)
     if args.max_samples:
         rows = rows[:args.max_samples]
@@ -181,4 +195,7 @@ if __name__ == "__main__":
         main()
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as error:  # a model the Hub could not serve, a path the system refuses: one line, not a traceback
+        print(f"error: {str(error).splitlines()[0] if str(error) else error!r}", file=sys.stderr)
         sys.exit(2)

@@ -17,6 +17,7 @@ output, and for int8 the share of texts whose predicted label PyTorch agrees wit
 
 import argparse
 import json
+import shutil
 import sys
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from torch.export import Dim
 from transformers import AutoTokenizer
 
 from data import DataError, positive_int, read_lines, refuse_overwrite
+from saves import check_save, holds_save, write_manifest
 from metrics import softmax
 from modeling_cmhl import CMHLForSequenceClassification
 from runtimes import MAX_INPUT_TOKENS_KEY, ONNX_FILES, OUTPUTS, OnnxRuntime, TorchRuntime
@@ -59,6 +61,26 @@ class _Heads(torch.nn.Module):
     def forward(self, input_ids, attention_mask, token_type_ids=None):  # (B, T) each
         out = self.model(input_ids=input_ids, attention_mask=attention_mask, token_type_ids=token_type_ids)
         return tuple(getattr(out, name) for name in OUTPUTS)
+
+
+def clear_output_dir(output_dir: Path, overwrite: bool, model_name_or_path: str):
+    """An export goes into a new or empty folder, or (with `overwrite`) one that held an earlier export, removed
+    whole first, so that no graph, config or tokenizer of another model is left beside the new ones. Never the
+    folder of the checkpoint it reads."""
+    if output_dir.exists() and not output_dir.is_dir():
+        raise DataError(f"--output_dir {output_dir}: is a file; expected a folder")
+    if not output_dir.is_dir() or not any(output_dir.iterdir()):
+        return
+    held = sorted(p.name for p in output_dir.iterdir())
+    if holds_save(output_dir, model_name_or_path) or (output_dir / "model.safetensors").exists():
+        raise DataError(f"--output_dir {output_dir}: holds a checkpoint ({held[:4]}); export into a folder of its own")
+    if not overwrite:
+        raise DataError(f"--output_dir {output_dir}: is not empty ({held[:5]}); give a new folder, or "
+                        "--overwrite_output_dir to replace the earlier export there")
+    if not any(name.endswith(".onnx") or name == "onnx_check.json" for name in held):
+        raise DataError(f"--overwrite_output_dir: {output_dir} holds no earlier export ({held[:5]}) and is not "
+                        "removed; give a new folder")
+    shutil.rmtree(output_dir)
 
 
 def export(model_name_or_path: str, output_dir: Path, opset: int = 18, quantize: bool = False) -> list[Path]:
@@ -124,10 +146,14 @@ def main(argv=None) -> dict:
     parser.add_argument("--check_file", type=Path, help="texts to compare ONNX and PyTorch on")
     parser.add_argument("--check_samples", type=positive_int, default=100)
     parser.add_argument("--opset", type=positive_int, default=18)
+    parser.add_argument("--overwrite_output_dir", action="store_true",
+                        help="replace a non-empty --output_dir that holds an earlier export (removed whole first)")
     args = parser.parse_args(argv)
     refuse_overwrite([args.output_dir, *(args.output_dir / f for f in (*ONNX_FILES.values(), "config.json"))],
                      [args.model_name_or_path, args.check_file])
+    check_save(args.model_name_or_path)  # one whole save: config, weights, tokenizer
     texts = read_texts(args.check_file, args.check_samples) if args.check_file else None  # before any export
+    clear_output_dir(args.output_dir, args.overwrite_output_dir, args.model_name_or_path)
     paths = export(args.model_name_or_path, args.output_dir, args.opset, args.quantize)
     report = {"onnx": [str(p) for p in paths]}
     failures = []
@@ -143,6 +169,7 @@ def main(argv=None) -> dict:
                                 f"check texts < {INT8_MIN_AGREEMENT:.0%}")
         report["ok"] = not failures
     (args.output_dir / "onnx_check.json").write_text(json.dumps(report, indent=2))
+    write_manifest(args.output_dir)  # the export's parts by content: a stale graph beside them is refused on load
     print(json.dumps(report))
     if failures:
         sys.exit("; ".join(failures))
@@ -154,4 +181,7 @@ if __name__ == "__main__":
         main()
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as error:  # a model the Hub could not serve, a path the system refuses: one line, not a traceback
+        print(f"error: {str(error).splitlines()[0] if str(error) else error!r}", file=sys.stderr)
         sys.exit(2)

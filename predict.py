@@ -39,10 +39,15 @@ import torch
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer
 
-from data import (DataError, check_text_encodable, delimited_records, json_record, positive_int, read_lines,
+from data import (DataError, check_header, check_text_encodable, delimited_records, json_record, positive_int, read_lines,
                   refuse_overwrite)
 from metrics import ConsistencyCheck, softmax
 from runtimes import RUNTIMES, load_runtime
+from saves import check_output_file, check_save, file_digest, save_fingerprint
+
+# The parts of a save each runtime reads (saves.check_save).
+SAVE_NEEDS = {"torch": ("config", "weights", "tokenizer"), "stock": ("config", "weights", "tokenizer"),
+              "onnx": ("config", "onnx", "tokenizer"), "onnx-int8": ("config", "onnx-int8", "tokenizer")}
 
 InputError = DataError  # a file that cannot be read as asked: the message names the file, line and what was expected
 
@@ -71,7 +76,8 @@ def read_texts(path: Path, text_column: str = "text") -> Iterator[str]:
             yield record[text_column]
     else:
         records = delimited_records(path)
-        _, columns = next(records, (1, []))
+        number, columns = next(records, (1, []))
+        check_header(path, columns, number)
         if text_column not in columns:
             raise InputError(f"{path}, line 1: expected a column {text_column!r} (--text_column), got columns {columns}")
         index = columns.index(text_column)
@@ -114,10 +120,17 @@ class Predictor:
         # int8 on 2 cores scored ~15% more texts/s with 2 streams of 1 thread than with 1 of 2 (BENCHMARKS.md,
         # "Scoring a corpus"), the gain of 2 processes without a second copy of the model.
         threads = max(1, torch.get_num_threads() // streams) if streams > 1 else None
-        self.runtime = load_runtime(model_name_or_path, runtime, device, threads)
+        check_save(model_name_or_path, SAVE_NEEDS.get(runtime, SAVE_NEEDS["torch"]))  # one whole save, or a sentence
+        try:
+            self.runtime = load_runtime(model_name_or_path, runtime, device, threads)
+            self.tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
+        except OSError as error:  # a Hub id the Hub cannot serve (offline, mistyped)
+            raise InputError(f"--model_name_or_path {model_name_or_path}: not a folder here, and the Hub could not "
+                             f"serve it ({str(error).splitlines()[0]})") from None
         self.pool = ThreadPoolExecutor(streams, thread_name_prefix="cmhl-stream") if streams > 1 else None
         self.config = self.runtime.config
-        self.tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
+        self.runtime_name = runtime
+        self.fingerprint = save_fingerprint(model_name_or_path)  # what the model is, by content (resuming)
         limit = self.runtime.max_input_tokens or self.tokenizer.model_max_length
         self.max_length = min(max_length or limit, limit, self.tokenizer.model_max_length)
         # Sorted batches pad to their own longest text; rounding that up (8 suits GPU tensor cores) costs compute
@@ -267,11 +280,11 @@ class Parts:
         manifest = self.folder / "run.json"
         if manifest.is_file():
             earlier = json.loads(manifest.read_text(encoding="utf-8"))
-            changed = {k: (earlier.get(k), v) for k, v in self.run.items() if earlier.get(k) != v}
+            changed = [f"{key}: {str(earlier.get(key))[:16]!r} there, {str(value)[:16]!r} now"
+                       for key, value in self.run.items() if earlier.get(key) != value]
             if changed:
-                key, (then, now) = next(iter(changed.items()))
-                raise InputError(f"{self.folder}: windows scored by another command ({key}: {then!r} there, {now!r} "
-                                 f"now); rerun that command to resume it, or delete the folder to start afresh")
+                raise InputError(f"{self.folder}: windows scored by other work ({'; '.join(changed)}); rerun that "
+                                 "command to resume it, or delete the folder to start afresh")
         elif create:
             if self.folder.exists() and any(self.folder.iterdir()):
                 raise InputError(f"{self.folder}: exists without run.json, so it is not predict.py's; move it away")
@@ -284,8 +297,27 @@ class Parts:
     def path(self, index: int) -> Path:
         return self.folder / f"window-{index:07d}.jsonl"
 
+    def lock(self, output_file: Path):
+        """Hold `<output_file>.lock` for this run (released when the process ends): a second run on the same output
+        is refused instead of racing this one for the same parts."""
+        import fcntl
+
+        self.lock_path = output_file.with_name(output_file.name + ".lock")
+        self.lock_handle = open(self.lock_path, "a")
+        try:
+            fcntl.flock(self.lock_handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            raise InputError(f"{output_file}: another predict.py is writing it now ({self.lock_path} is held); wait "
+                             "for it to end, or choose another --output_file") from None
+
+    def unlock(self):
+        if getattr(self, "lock_handle", None) is not None:
+            self.lock_path.unlink(missing_ok=True)
+            self.lock_handle.close()
+            self.lock_handle = None
+
     def write(self, index: int, records: Iterator[dict]):
-        temporary = self.path(index).with_suffix(".tmp")
+        temporary = self.path(index).with_name(f"{self.path(index).stem}.{os.getpid()}.tmp")
         with open(temporary, "w", encoding="utf-8") as handle:
             for record in records:
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
@@ -297,7 +329,7 @@ class Parts:
         if missing:
             raise InputError(f"{self.folder}: windows {missing[:5]} were not scored (a process stopped early?); "
                              "rerun the same command to score them")
-        temporary = output_file.with_name(output_file.name + ".tmp")
+        temporary = output_file.with_name(f"{output_file.name}.{os.getpid()}.tmp")
         writer = RowWriter(temporary, fields, kind=output_file)
         try:
             for index in range(windows):
@@ -370,12 +402,16 @@ def predict_file(predictor: Predictor, input_file: Path, output_file: Path, text
     caller already ran it. `run`: what identifies the run for resuming (predict.py's arguments)."""
     processes = processes or Processes()
     refuse_overwrite([output_file], [input_file])
+    if output_file.is_dir():
+        raise InputError(f"{output_file}: is a directory; expected an output file path")
     total = check_input(input_file, text_column) if total is None else total
-    stat = input_file.stat()
-    parts = Parts(output_file, {"input_file": str(input_file.resolve()), "input_bytes": stat.st_size,
-                                "input_modified_ns": stat.st_mtime_ns, "texts": total, "window": window,
-                                "text_column": text_column, "max_length": predictor.max_length, **(run or {})})
+    # What the windows depend on, by content: the input's bytes, the model's save, every setting of the scores.
+    parts = Parts(output_file, {"input_sha256": file_digest(input_file), "texts": total, "window": window,
+                                "text_column": text_column, "max_length": predictor.max_length,
+                                "model": predictor.fingerprint, "runtime": predictor.runtime_name,
+                                "labels": predictor.label_names, **(run or {})})
     if processes.index == 0:
+        parts.lock(output_file)
         parts.open(create=True)
     processes.wait_for_everyone()
     done_before = parts.open(create=False)
@@ -401,6 +437,7 @@ def predict_file(predictor: Predictor, input_file: Path, output_file: Path, text
     processes.wait_for_everyone()
     if processes.index == 0:
         parts.join(output_file, fields, windows)
+        parts.unlock()
     processes.wait_for_everyone()
     return scored, todo_all
 
@@ -427,10 +464,13 @@ def main(argv=None) -> int:
     parser.add_argument("--streams", type=positive_int, default=1,
                         help="ONNX runtimes: batches scored at once, each on cores / streams threads (default 1; "
                              "2 on a 2-core CPU: ~15%% more texts/s with int8, BENCHMARKS.md)")
+    parser.add_argument("--overwrite_output_file", action="store_true",
+                        help="replace --output_file when it exists (without it, an existing output is refused)")
     parser.add_argument("--no_progress", action="store_true")
     args = parser.parse_args(argv)
     try:
         refuse_overwrite([args.output_file], [args.input_file])
+        check_output_file(args.output_file, args.overwrite_output_file, "--output_file", "--overwrite_output_file")
         total = check_input(args.input_file, args.text_column)  # a bad line stops before a model loads
         processes = Processes()
         predictor = Predictor(args.model_name_or_path, args.device or processes.device, args.max_length,
@@ -439,12 +479,16 @@ def main(argv=None) -> int:
         start = time.perf_counter()
         count, count_all = predict_file(predictor, args.input_file, args.output_file, args.text_column, args.window,
                              progress=not args.no_progress, total=total, processes=processes,
-                             run={"model": args.model_name_or_path, "runtime": args.runtime})
+                             run={"runtime": args.runtime})
         seconds = time.perf_counter() - start
         processes.close()
     except (InputError, FileNotFoundError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print(f"interrupted: the windows scored so far are kept in {args.output_file}.parts; run the same command "
+              "to resume", file=sys.stderr)
+        return 130
     seconds = max(seconds, 1e-9)
     if processes.count > 1:
         print(f"process {processes.index} of {processes.count}: {count} texts in {seconds:.1f} s "

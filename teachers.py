@@ -27,6 +27,7 @@ import numpy as np
 from configuration_cmhl import CMHLConfig
 from data import DataError
 from predict import Predictor
+from saves import check_save
 
 logger = logging.getLogger("cmhl.teachers")
 KINDS = ("emotion", "affect")
@@ -52,6 +53,7 @@ def check_teacher(path: str, kind: str, label_names: list[str]) -> TeacherCheck:
     if kind not in KINDS:
         raise ValueError(f"teacher kind: expected one of {KINDS}, got {kind!r}")
     flag = f"--{kind}_teacher {path}"
+    check_save(path, flag=f"--{kind}_teacher")  # one whole save (saves.py)
     if not (Path(path) / "config.json").is_file():
         raise DataError(f"{flag}: expected a model folder with config.json (a checkpoint of train.py, "
                         "benchmarks/emobank_regression.py or a stock sequence classifier)")

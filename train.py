@@ -17,27 +17,26 @@ import json
 import logging
 import math
 import os
-import shutil
-import socket
 import sys
-from dataclasses import dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
-from urllib.parse import urlparse
 
 import numpy as np
 import torch
-from huggingface_hub import constants as hub_constants
-from huggingface_hub import try_to_load_from_cache, upload_file
+from huggingface_hub import upload_file
 from transformers import (AutoTokenizer, PretrainedConfig, DataCollatorWithPadding, HfArgumentParser, Trainer,
                           TrainerCallback, TrainingArguments, pipeline, set_seed)
 from transformers.dynamic_module_utils import custom_object_save
 
 from configuration_cmhl import WARRINER_2013, CMHLConfig
-from data import AffectSpec, DataError, LexiconSpec, load_affect, load_lexicon, load_splits, mix, refuse_overwrite
+from data import AffectSpec, DataError, LexiconSpec, load_affect, load_lexicon, load_splits, mix
 from metrics import CMHLMetrics, softmax
 from model_card import widget_examples, write_model_card
 from modeling_cmhl import CMHLForSequenceClassification, carry_emotion_head, register_auto_classes
 from plots import write_figures
+from run_checks import (check_checkpoint_labels, check_checkpoint_shapes, check_hub_reachable, check_output_dir,
+                        check_run_record, content, resolve_resume, write_run_record)
+from saves import check_save, write_manifest
 from teachers import add_teacher_columns, check_teachers
 
 logger = logging.getLogger("cmhl.train")
@@ -292,49 +291,6 @@ class CMHLTrainer(Trainer):
         return (loss, outputs) if return_outputs else loss
 
 
-def check_hub_reachable(model_args: ModelArguments, data_args: DataArguments):
-    """Fail in seconds, with one paragraph of advice, when the Hub is needed and cannot serve: no network, or
-    HF_HUB_OFFLINE=1 with the model or data set missing from the local cache."""
-    needs = {}
-    if not Path(model_args.model_name_or_path).exists():
-        needs[f"--model_name_or_path {model_args.model_name_or_path}"] = model_args.model_name_or_path
-    if not (data_args.train_file or data_args.validation_file or data_args.test_file):
-        needs[f"--dataset_name {data_args.dataset_name}"] = data_args.dataset_name
-    if not needs:
-        return
-    if hub_constants.HF_HUB_OFFLINE:
-        missing = [flag for flag, name in needs.items() if not _in_local_cache(name, dataset=flag.startswith("--dataset"))]
-        if missing:
-            raise DataError(f"HF_HUB_OFFLINE is set and {' and '.join(missing)} is not in the local cache. "
-                            + _OFFLINE_ADVICE)
-        return
-    host = urlparse(hub_constants.ENDPOINT).hostname
-    try:
-        socket.create_connection((host, 443), timeout=5).close()
-    except OSError as error:
-        raise DataError(f"Cannot reach the Hugging Face Hub at {hub_constants.ENDPOINT} ({error}), needed for "
-                        f"{' and '.join(needs)}. " + _OFFLINE_ADVICE + " Set HF_HUB_OFFLINE=1 to use models and data "
-                        "sets already in the local cache.") from None
-
-
-_OFFLINE_ADVICE = ("Offline, pass local files and a local model folder instead: --train_file train.txt --validation_file "
-                   "validation.txt [--test_file test.txt] (dair-ai 'text;label' .txt, CSV, JSON Lines or Parquet) and "
-                   "--model_name_or_path /path/to/encoder (a folder with config.json and weights).")
-
-
-def _in_local_cache(name: str, dataset: bool) -> bool:
-    """Whether a Hub model (its config.json) or data set is in the local cache, asked without the network."""
-    if not dataset:
-        return isinstance(try_to_load_from_cache(name, "config.json"), str)
-    import datasets
-
-    try:
-        datasets.load_dataset_builder(name)
-    except Exception:  # noqa: BLE001 - any failure means it cannot be loaded offline
-        return False
-    return True
-
-
 def check_evaluation_only(model_args: ModelArguments, data_args: DataArguments, training_args) -> bool:
     """Local files without --train_file: evaluate a trained CMHL checkpoint on them, with the metrics and
     figures of a training run (run_glue's --do_eval/--do_predict without --do_train). Anything else that
@@ -348,86 +304,6 @@ def check_evaluation_only(model_args: ModelArguments, data_args: DataArguments, 
     if training_args.push_to_hub:
         raise DataError("no --train_file: nothing is trained, so there is nothing to --push_to_hub")
     return True
-
-
-def is_complete_checkpoint(path: Path) -> bool:
-    """Trainer writes trainer_state.json last: a checkpoint without it was cut short (a killed run)."""
-    return (path / "trainer_state.json").is_file() and any(path.glob("model*.safetensors"))
-
-
-def resolve_resume(resume: str | None, output_dir: str) -> str | None:
-    """`--resume_from_checkpoint last`: the newest complete checkpoint in --output_dir (an incomplete one,
-    left by a run killed while saving, is skipped with a warning; none: a fresh start); an explicit path must
-    be complete."""
-    if resume is None:
-        return None
-    if resume != "last":
-        if not is_complete_checkpoint(Path(resume)):
-            raise DataError(f"--resume_from_checkpoint {resume}: expected a complete checkpoint (model weights and "
-                            "trainer_state.json); it was cut short or is not a checkpoint")
-        return resume
-    found = sorted((p for p in Path(output_dir).glob("checkpoint-*") if p.name.split("-")[-1].isdigit()),
-                   key=lambda p: int(p.name.split("-")[-1]), reverse=True)
-    for path in found:
-        if is_complete_checkpoint(path):
-            return str(path)
-        logger.warning(f"{path}: incomplete (no trainer_state.json: the run was stopped while saving); skipped")
-    logger.warning(f"--resume_from_checkpoint last: no complete checkpoint in {output_dir}; training starts afresh")
-    return None  # the same command serves a preemptible job's first start and its restarts
-
-
-def check_output_dir(training_args, inputs: list) -> None:
-    """A run never writes over what it reads, nor over another run: a non-empty --output_dir is refused unless
-    this run resumes there (its checkpoints are then checked against the model) or --overwrite_output_dir is
-    given, which removes the other run's checkpoint-* folders so that `last` can never resume them. Called in
-    every process, the main one first (main_process_first), before anything is written."""
-    output_dir = Path(training_args.output_dir)
-    refuse_overwrite([output_dir], inputs)
-    if not output_dir.is_dir() or not any(output_dir.iterdir()) or training_args.resume_from_checkpoint:
-        return
-    if not training_args.overwrite_output_dir:
-        held = sorted(p.name for p in output_dir.iterdir())
-        raise DataError(f"--output_dir {output_dir} is not empty ({len(held)} entries: {held[:5]}...): another run's "
-                        "files. Give a new folder, --resume_from_checkpoint last to continue the run that is there, or "
-                        "--overwrite_output_dir to replace it")
-    stale = [p for p in output_dir.glob("checkpoint-*") if p.is_dir()]
-    for path in stale:
-        inside = [str(i) for i in inputs if i is not None and Path(i).exists()
-                  and Path(i).resolve().is_relative_to(path.resolve())]
-        if inside:
-            raise DataError(f"--overwrite_output_dir would remove {path}, which holds an input of this run ({inside[0]})")
-    if training_args.process_index == 0:
-        for path in stale:
-            shutil.rmtree(path)
-        if stale:
-            logger.warning(f"--overwrite_output_dir: removed the previous run's {[p.name for p in stale]} in {output_dir}")
-
-
-def check_checkpoint_labels(checkpoint: str, label_names: list[str]) -> None:
-    """The checkpoint a run resumes must have this run's labels, by name and in order (or Trainer would load
-    its head rows under the new names)."""
-    names = CMHLConfig.from_pretrained(checkpoint).label_names
-    if names != label_names:
-        raise DataError(f"--resume_from_checkpoint {checkpoint}: its labels {names} are not this run's {label_names} "
-                        "(names and order must match); resume with the same labels, or start a new run")
-
-
-def check_checkpoint_shapes(checkpoint: str, model) -> None:
-    """Every tensor of the checkpoint must exist in the model with the same shape (another encoder size or a
-    run of another model is an error naming the first differences, not a traceback from Trainer)."""
-    from safetensors import safe_open
-
-    shapes = {}
-    for path in sorted(Path(checkpoint).glob("model*.safetensors")):
-        with safe_open(str(path), "pt") as handle:
-            shapes.update({key: list(handle.get_slice(key).get_shape()) for key in handle.keys()})
-    expected = {key: list(value.shape) for key, value in model.state_dict().items()}
-    differences = [f"{key}: checkpoint {shapes.get(key)}, model {expected.get(key)}"
-                   for key in sorted(set(shapes) | set(expected)) if shapes.get(key) != expected.get(key)]
-    if differences:
-        raise DataError(f"--resume_from_checkpoint {checkpoint}: it is not a checkpoint of this model "
-                        f"({len(differences)} tensors differ, e.g. {differences[:3]}); resume with the model and "
-                        "settings of the run that wrote it")
 
 
 def trained_heads(config, train) -> list[str]:
@@ -546,16 +422,50 @@ def write_card(trainer, tokenizer, model_args, data_args, training_args, eval_me
                             lexicon_source=Path(data_args.lexicon_file).name if data_args.lexicon_file else None)
 
 
+def class_names(value: str) -> list[str]:
+    """--class_names "a, b,c" -> ["a", "b", "c"]: names stripped; an empty or repeated name is an error."""
+    names = [name.strip() for name in value.split(",")]
+    if any(not name for name in names) or len(set(names)) != len(names):
+        raise DataError(f"--class_names: expected distinct, non-empty names separated by commas, got {value!r}")
+    return names
+
+
+def run_record(model_args, data_args, cmhl_args, training_args, files: dict, label_names: list[str]) -> dict:
+    """What this run is (run_checks.check_run_record): what it reads, by content, and every setting that changes
+    its result. Where it writes, how often it logs or saves, and the device are left out."""
+    training = ("seed", "data_seed", "learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size",
+                "gradient_accumulation_steps", "warmup_steps", "weight_decay", "lr_scheduler_type", "max_grad_norm",
+                "adam_beta1", "adam_beta2", "adam_epsilon", "optim", "bf16", "fp16", "label_smoothing_factor",
+                "metric_for_best_model", "eval_strategy", "train_sampling_strategy")
+    data = {key: value for key, value in asdict(data_args).items()
+            if key not in ("emotion_teacher", "affect_teacher", "teacher_cache_dir", "train_file", "validation_file",
+                           "test_file", "affect_file", "lexicon_file", "max_predict_samples")}
+    return {"model": content(model_args.model_name_or_path), "tokenizer": content(model_args.tokenizer_name),
+            "train_file": content(files["train"]), "validation_file": content(files["validation"]),
+            "affect_file": content(data_args.affect_file), "lexicon_file": content(data_args.lexicon_file),
+            "circumplex_file": content(cmhl_args.circumplex_file),
+            "emotion_teacher": [content(p) for p in data_args.emotion_teacher or []],
+            "affect_teacher": [content(p) for p in data_args.affect_teacher or []],
+            "labels": label_names, "cmhl": {k: v for k, v in asdict(cmhl_args).items() if k != "circumplex_file"},
+            "data": data, "training": {k: str(getattr(training_args, k, None)) for k in training},
+            "world_size": training_args.world_size}
+
+
 def parse_arguments(argv: list[str]):
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not torch.cuda.is_available():
         # Several processes and no GPU (torchrun, accelerate launch): TrainingArguments must set up
         # CPU DDP (gloo), and it reads this before any flag could be changed.
         os.environ.setdefault("ACCELERATE_USE_CPU", "true")
     parser = HfArgumentParser((ModelArguments, DataArguments, CMHLArguments, CMHLTrainingArguments))
-    if len(argv) == 1 and argv[0].endswith(".json"):
-        return parser.parse_json_file(argv[0])
-    if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
-        return parser.parse_yaml_file(argv[0])
+    try:
+        if len(argv) == 1 and argv[0].endswith(".json"):
+            return parser.parse_json_file(argv[0])
+        if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
+            return parser.parse_yaml_file(argv[0])
+    except DataError:
+        raise
+    except (OSError, ValueError, TypeError) as error:  # unknown keys, a value of the wrong type, no such file
+        raise DataError(f"{argv[0]}: {error} (python train.py --help lists every argument)") from None
     try:
         return parser.parse_args_into_dataclasses(argv)
     except DataError:
@@ -581,7 +491,7 @@ def main(argv: list[str]) -> dict:
     # ---- data: read and check every row before anything trains ----
     files = {"train": data_args.train_file, "validation": data_args.validation_file, "test": data_args.test_file}
     evaluation_only = check_evaluation_only(model_args, data_args, training_args)
-    wanted = data_args.class_names.split(",") if data_args.class_names else checkpoint_labels(model_args.model_name_or_path)
+    wanted = class_names(data_args.class_names) if data_args.class_names else checkpoint_labels(model_args.model_name_or_path)
     limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
               "test": data_args.max_predict_samples}
     splits, label_names = load_splits(files, data_args.dataset_name, wanted, data_args.drop_invalid_rows, logger.warning,
@@ -599,6 +509,8 @@ def main(argv: list[str]) -> dict:
         logger.info(report)
         splits["train"] = mix(splits["train"], lexicon, None, training_args.seed)
 
+    needs = ("config", "weights") if model_args.tokenizer_name else ("config", "weights", "tokenizer")
+    check_save(model_args.model_name_or_path, needs)  # one whole save (saves.py), before anything reads its weights
     check_teachers(data_args.emotion_teacher, data_args.affect_teacher, label_names)
     inputs = [model_args.model_name_or_path, model_args.tokenizer_name, *files.values(), cmhl_args.circumplex_file,
               data_args.affect_file, data_args.lexicon_file, *(data_args.emotion_teacher or []),
@@ -608,6 +520,9 @@ def main(argv: list[str]) -> dict:
     resume = None if evaluation_only else resolve_resume(training_args.resume_from_checkpoint, training_args.output_dir)
     if resume:
         check_checkpoint_labels(resume, label_names)
+    record = None if evaluation_only else run_record(model_args, data_args, cmhl_args, training_args, files,
+                                                      label_names)
+    check_run_record(resume, record)  # a resume must be the same work
 
     # ---- model and tokenizer ----
     try:
@@ -632,7 +547,8 @@ def main(argv: list[str]) -> dict:
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
     tokenized = tokenize(splits, tokenizer, data_args, training_args)
     if training_args.should_save and not evaluation_only:  # checkpoint pushes upload output_dir: code files first
-        Path(training_args.output_dir).mkdir(parents=True, exist_ok=True)
+        if not resume or Path(resume).parent.resolve() != Path(training_args.output_dir).resolve():
+            write_run_record(training_args.output_dir, record)  # every check passed: the run is what it records
         custom_object_save(model, training_args.output_dir, config=model.config)
 
     # ---- Trainer ----
@@ -654,6 +570,8 @@ def main(argv: list[str]) -> dict:
     if not evaluation_only:
         train_result = trainer.train(resume_from_checkpoint=resume)
         trainer.save_model()
+        if trainer.is_world_process_zero():
+            write_manifest(training_args.output_dir)  # the save's parts by content, checked by every loader
         results = {**train_result.metrics, **results}
         trainer.save_metrics("train", results)
 
@@ -694,6 +612,10 @@ def main(argv: list[str]) -> dict:
 if __name__ == "__main__":
     try:
         main(sys.argv[1:])
+    except KeyboardInterrupt:
+        print("interrupted: every epoch saved so far is kept; run the same command with --resume_from_checkpoint last "
+              "to continue", file=sys.stderr)
+        sys.exit(130)
     except DataError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(2)

@@ -38,6 +38,7 @@ from data import AffectSpec, load_affect  # noqa: E402
 from loss import NO_EMOTION  # noqa: E402
 from modeling_cmhl import CMHLForSequenceClassification  # noqa: E402
 from metrics import pearson  # noqa: E402
+from saves import write_manifest  # noqa: E402
 
 
 def regression_metrics(prediction) -> dict:
@@ -117,6 +118,7 @@ def main(argv=None):
     start = time.time()
     trainer.train()
     trainer.save_model()
+    write_manifest(output_dir)  # the save's parts by content (saves.py): loaders refuse a folder mixed with another
     results = trainer.evaluate()
     if not args.no_test:
         results.update(trainer.predict(data["test"], metric_key_prefix="test").metrics)

@@ -146,17 +146,17 @@ def train_command(cell: str, seed: int, args, output_dir: Path) -> list[str]:
 def run_cell(cell: str, seed: int, args) -> dict:
     """Train one cell x seed. A cell cut short (a session's end, a kill) resumes from its last epoch's
     checkpoint when re-run (`--resume_from_checkpoint last`; none yet: a fresh start), only with the settings it
-    started with (`cell_command.json` in its folder). A run that finished but has no record is refused: its
+    started with (`<run>.cell_command.json` beside its folder; train.py also checks its own `cmhl_run.json`). A run that finished but has no record is refused: its
     metrics are not re-derived by training it again over itself."""
     output_dir = Path(args.runs_dir) / f"{args.tag}-{cell}-seed{seed}"
     if (output_dir / "all_results.json").exists():
         sys.exit(f"{output_dir} holds a finished run but {args.tag}-{cell}-seed{seed}.json is missing: "
                  "move the folder away to train the cell again")
     command = train_command(cell, seed, args, output_dir)
-    started = output_dir / "cell_command.json"
+    started = output_dir.with_name(f"{output_dir.name}.cell_command.json")  # beside the run: train.py owns its folder
     if started.exists():
         refuse_other_settings(f"{output_dir} (cut short)", json.loads(started.read_text()), command)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    started.parent.mkdir(parents=True, exist_ok=True)
     started.write_text(json.dumps(command))
     resumed = any(output_dir.glob("checkpoint-*"))  # then train_runtime and wall_seconds count this sitting only
     start = time.time()

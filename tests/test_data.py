@@ -266,16 +266,23 @@ def test_a_lexicon_template_needs_one_slot_and_train_py_names_the_scale(tmp_path
         run_main(tmp_path, train, extra=["--lexicon_file", str(lexicon), "--lexicon_scale", "-4"])
 
 
-def test_a_head_with_nothing_to_learn_stops_the_run(tmp_path):
+def test_a_head_with_nothing_to_learn_stays_untrained_and_the_checkpoint_knows(tmp_path, caplog):
+    """Emotion labels alone (the commonest case) train the classifier; the valence / arousal heads without ratings
+    stay untrained, the log says how to train them, and config.trained_heads records it (issue 29, item 2)."""
+    import json
+
     from conftest import make_tiny_checkpoint
 
     model = make_tiny_checkpoint(tmp_path / "tiny")
     lexicon = write(tmp_path / "vader_lexicon.txt", VADER_LINES)  # valence ratings only: arousal is untaught
     train, validation = write(tmp_path / "train.txt", GOOD_LINES), write(tmp_path / "validation.txt", GOOD_LINES)
     common = ["--model_name_or_path", str(model), "--train_file", str(train), "--validation_file", str(validation),
-              "--output_dir", str(tmp_path / "out"), "--label_target_weight", "0"]
-    with pytest.raises(DataError, match=r"^arousal_weight > 0 but nothing trains that head.*--arousal_weight 0$"):
-        main(common + ["--lexicon_file", str(lexicon)])
-    with pytest.raises(DataError, match=r"^valence_weight and arousal_weight > 0 but nothing trains that head"):
-        main(common)
-    assert not (tmp_path / "out").exists()
+              "--label_target_weight", "0", "--max_steps", "1", "--save_strategy", "no", "--eval_strategy", "no",
+              "--load_best_model_at_end", "false", "--report_to", "none"]
+    for extra, heads in ((["--lexicon_file", str(lexicon)], ["emotion", "valence"]), ([], ["emotion"])):
+        caplog.clear()
+        output = tmp_path / f"out{len(heads)}"
+        main(common + extra + ["--output_dir", str(output)])
+        assert json.loads((output / "config.json").read_text())["trained_heads"] == heads
+        untaught = " and ".join(h for h in ("valence", "arousal") if h not in heads)
+        assert f"the {untaught} head(s) stay untrained" in caplog.text and "--affect_file" in caplog.text

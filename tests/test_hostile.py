@@ -121,6 +121,8 @@ def test_predict_writes_one_row_per_input_text(tiny, tmp_path, suffix):
 def test_resume_with_other_labels_or_order_is_refused(tiny, tmp_path):
     run = tmp_path / "run"
     train_main(tiny_train_args(tiny, run))
+    for mark in ("all_results.json", "train_results.json"):  # as if cut short after its checkpoint: resumable
+        (run / mark).unlink()
     reordered = ["--class_names", "joy,sadness,love,anger,fear,surprise"]
     for resume in (run / "checkpoint-2", "last"):
         with pytest.raises(DataError, match=r"its labels \['sadness', 'joy'.*are not this run's \['joy', 'sadness'"):
@@ -172,8 +174,9 @@ def test_resume_from_a_checkpoint_of_another_size_is_an_error(tiny, tmp_path):
     CMHLForSequenceClassification(CMHLConfig(encoder_config={**TINY_ENCODERS["bert"], "hidden_size": 48})
                                   ).save_pretrained(bigger)
     (bigger / "trainer_state.json").write_text("{}")
+    (tmp_path / "cmhl_run.json").write_text((run / "cmhl_run.json").read_text())  # the same work, another model
     with pytest.raises(DataError, match="not a checkpoint of this model"):
-        train_main(tiny_train_args(tiny, tmp_path / "other", extra=["--max_steps", 4, "--resume_from_checkpoint", bigger]))
+        train_main(tiny_train_args(tiny, tmp_path / "other", extra=["--resume_from_checkpoint", bigger]))
 
 
 # ---- 4. a finished run is never overwritten ----

@@ -140,7 +140,7 @@ def test_a_teacher_that_cannot_teach_is_refused_naming_its_path(tmp_path):
     with pytest.raises(DataError, match=r"--emotion_teacher .*anchor: its emotion head\(s\) were never trained"):
         check_teacher(str(tmp_path / "anchor"), "emotion", LABELS)
     assert check_teacher(str(tmp_path / "anchor"), "affect", LABELS).cmhl
-    with pytest.raises(DataError, match=r"--emotion_teacher .*nowhere: expected a model folder with config.json"):
+    with pytest.raises(DataError, match=r"--emotion_teacher .*nowhere: no such folder"):
         check_teacher(str(tmp_path / "nowhere"), "emotion", LABELS)
     stock = BertConfig(**{k: v for k, v in TINY_ENCODERS["bert"].items() if k != "model_type"}, num_labels=3,
                        problem_type="regression")

@@ -224,7 +224,7 @@ def test_a_quality_cell_resumes_and_never_trains_over_a_finished_run(tmp_path, m
         runs_dir=str(tmp_path / "runs"), tag="t", data_dir=str(tmp_path), backbone="b", epochs=1, batch_size=2,
         learning_rate=1e-4, max_seq_length=16, warmup_steps=0, weight_decay=0, group_by_length=False,
         no_test=True, affect_file="a.csv", cmhl="{}", max_train_samples=None, max_eval_samples=None,
-        max_predict_samples=None)
+        max_predict_samples=None, bf16=False, emotion_teacher=None, affect_teacher=None)
     (tmp_path / "runs" / "t-plain-seed7" / "checkpoint-250").mkdir(parents=True)  # a sitting cut short
     record = quality.run_cell("plain", 7, args)
     line = commands[0]
@@ -251,7 +251,7 @@ def test_a_quality_cell_is_never_reused_or_resumed_under_other_settings(tmp_path
         runs_dir=str(tmp_path / "runs"), tag="t", data_dir="/elsewhere/emotion", backbone="/venv-a/pkg/model",
         epochs=4.0, batch_size=32, learning_rate=1e-4, max_seq_length=128, warmup_steps=0.0, weight_decay=0.0,
         group_by_length=False, no_test=True, affect_file="a.csv", cmhl="{}", max_train_samples=None,
-        max_eval_samples=None, max_predict_samples=None)
+        max_eval_samples=None, max_predict_samples=None, bf16=False, emotion_teacher=None, affect_teacher=None)
     command = quality.train_command("plain", 7, args, tmp_path / "runs" / "t-plain-seed7")
     (tmp_path / "t-plain-seed7.json").write_text(json.dumps({"tag": "t", "cell": "plain", "seed": 7, "command": " ".join(command),
                                                               "results": {"eval_macro_f1": 0.9}}))
@@ -276,8 +276,8 @@ def test_a_quality_cell_is_never_reused_or_resumed_under_other_settings(tmp_path
     assert plain[plain.index("--contradiction_weight") + 1] == plain[plain.index("--valence_weight") + 1] == "0"
 
     cut_short = tmp_path / "runs" / "t-plain-seed8"
-    cut_short.mkdir(parents=True)
-    (cut_short / "cell_command.json").write_text(json.dumps(
+    cut_short.parent.mkdir(parents=True, exist_ok=True)
+    cut_short.with_name("t-plain-seed8.cell_command.json").write_text(json.dumps(
         quality.train_command("plain", 8, args, cut_short)))
     monkeypatch.setattr(quality.subprocess, "run", lambda *a, **k: pytest.fail("resumed under other settings"))
     with pytest.raises(SystemExit, match="t-plain-seed8 \\(cut short\\) was trained with other settings "
@@ -293,7 +293,8 @@ def test_the_lexicon_cell_trains_on_emobank_and_the_words_with_its_template(tmp_
         data_dir="/x/emotion", backbone="/venv/pkg/model", epochs=4.0, batch_size=32, learning_rate=1e-4,
         max_seq_length=128, warmup_steps=0.06, weight_decay=0.0, group_by_length=False, no_test=True,
         affect_file="/x/emobank/emobank.csv", lexicon_file="/y/vaderSentiment/vader_lexicon.txt", cmhl="{}",
-        max_train_samples=None, max_eval_samples=None, max_predict_samples=None)
+        max_train_samples=None, max_eval_samples=None, max_predict_samples=None, bf16=False,
+        emotion_teacher=None, affect_teacher=None)
     settings = quality.cell_settings(quality.train_command("cmhl_emobank_lexicon", 7, args, tmp_path))
     assert settings["affect_file"] == "emobank/emobank.csv"
     assert settings["lexicon_file"] == "vaderSentiment/vader_lexicon.txt" and settings["lexicon_template"] == "i feel {}"
