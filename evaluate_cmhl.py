@@ -165,8 +165,8 @@ def main(argv=None) -> dict:
     refuse_overwrite([args.output_dir, args.output_dir / "cross_domain_results.json", *plots.figure_paths(args.output_dir)],
                      [args.test_file, args.label_mapping, args.model_name_or_path])
     if holds_save(args.output_dir, args.model_name_or_path):  # its card links the figures this would replace
-        raise DataError(f"--output_dir {args.output_dir}: is the folder of the checkpoint read; write the evaluation "
-                        f"into a folder of its own (e.g. {args.output_dir / 'cross_domain'})")
+        raise DataError(f"--output_dir {args.output_dir}: holds a checkpoint (the one read, or a run's); write the "
+                        f"evaluation into a folder of its own (e.g. {args.output_dir / 'cross_domain'})")
     if args.output_dir.exists() and not args.output_dir.is_dir():
         raise DataError(f"--output_dir {args.output_dir}: is a file; expected a folder")
     earlier = [p.name for p in (args.output_dir / "cross_domain_results.json", *plots.figure_paths(args.output_dir))

@@ -20,7 +20,7 @@ from huggingface_hub import try_to_load_from_cache
 
 from configuration_cmhl import CMHLConfig
 from data import DataError, refuse_overwrite
-from saves import file_digest, save_fingerprint
+from saves import file_digest, is_local, save_fingerprint
 
 logger = logging.getLogger("cmhl.train")
 RUN_RECORD = "cmhl_run.json"
@@ -32,6 +32,8 @@ def check_hub_reachable(model_args, data_args):
     """Fail in seconds, with one paragraph of advice, when the Hub is needed and cannot serve: no network, or
     HF_HUB_OFFLINE=1 with the model or data set missing from the local cache."""
     needs = {}
+    if is_local(model_args.model_name_or_path) and not Path(model_args.model_name_or_path).expanduser().exists():
+        raise DataError(f"--model_name_or_path {model_args.model_name_or_path}: no such folder")
     if not Path(model_args.model_name_or_path).exists():
         needs[f"--model_name_or_path {model_args.model_name_or_path}"] = model_args.model_name_or_path
     if not (data_args.train_file or data_args.validation_file or data_args.test_file):
@@ -166,13 +168,24 @@ def check_run_record(resume: str | None, record: dict) -> None:
     if not source.is_file():
         raise DataError(f"--resume_from_checkpoint {resume}: no {RUN_RECORD} beside it, so nothing says it is "
                         "this work; resume only checkpoints of train.py runs, or start a new run")
-    earlier = json.loads(source.read_text(encoding="utf-8"))
-    differ = [f"{key}: {json.dumps(earlier.get(key))[:60]} there, {json.dumps(value)[:60]} now"
-              for key, value in record.items() if earlier.get(key) != value]
-    differ += [f"{key}: {json.dumps(earlier[key])[:60]} there, unset now" for key in earlier if key not in record]
+    earlier, now = _flat(json.loads(source.read_text(encoding="utf-8"))), _flat(record)
+    differ = [f"{key}: {json.dumps(earlier.get(key))[:40]} there, {json.dumps(now.get(key))[:40]} now"
+              for key in sorted(earlier.keys() | now.keys()) if earlier.get(key) != now.get(key)]
     if differ:
         raise DataError(f"--resume_from_checkpoint {resume}: it is other work ({'; '.join(differ)}); resume with "
                         "the settings and data it was trained with, or start a new run")
+
+
+def _flat(record: dict, prefix: str = "") -> dict:
+    """{"cmhl": {"contradiction_weight": 0.1}} -> {"cmhl.contradiction_weight": 0.1}, so that a refusal names
+    the very setting that differs."""
+    flat = {}
+    for key, value in record.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
 
 
 def write_run_record(output_dir: str, record: dict) -> None:

@@ -154,9 +154,14 @@ def save_fingerprint(name_or_path) -> str:
 
 
 def holds_save(folder, path) -> bool:
-    """Whether `folder` is the folder of the save at `path` (the same directory, however spelled)."""
+    """Whether `folder` holds the save at `path`: is it, or contains it (a run folder and its checkpoint-N), however
+    spelled; or holds a save of its own (model weights), whose card links the figures a tool would write there."""
     folder, path = Path(folder), Path(path)
-    return folder.exists() and path.exists() and path.is_dir() and os.path.samefile(folder, path)
+    if not folder.is_dir():
+        return False
+    if path.exists() and path.resolve().is_relative_to(folder.resolve()):
+        return True
+    return any(folder.glob("*.safetensors")) or (folder / "pytorch_model.bin").exists()
 
 
 def check_output_file(path: Path, overwrite: bool, flag: str, advice: str = "--overwrite_output") -> None:

@@ -38,12 +38,13 @@ CELLS = {  # CMHL settings per cell; everything else is the same budget
     "cmhl_emobank_lexicon": {},  # cmhl_emobank, and VADER's word valence ratings as valence-only rows
     "student": {},  # cmhl_emobank taught by --emotion_teacher and --affect_teacher (BAM, issue 27)
     "student_lexicon": {},  # cmhl_emobank_lexicon taught likewise
+    "plain_student": {"valence_weight": 0, "arousal_weight": 0, "contradiction_weight": 0},  # plain, taught
 }
 AFFECT_CELLS = {"cmhl_emobank", "no_contradiction", "no_valence", "no_arousal", "cmhl_emobank_lexicon", "student",
                 "student_lexicon"}  # --affect_file
 LEXICON_CELLS = {"cmhl_emobank_lexicon": "i feel {}", "student_lexicon": "i feel {}"}  # --lexicon_file, template
-STUDENT_CELLS = {"student", "student_lexicon"}  # trained with this command's --emotion_teacher / --affect_teacher
-MAIN_CELLS = ("plain", "cmhl", "cmhl_emobank", "cmhl_emobank_lexicon", "student", "student_lexicon")
+STUDENT_CELLS = {"student", "student_lexicon", "plain_student"}  # trained with this command's --emotion_teacher / --affect_teacher
+MAIN_CELLS = ("plain", "cmhl", "cmhl_emobank", "cmhl_emobank_lexicon", "student", "student_lexicon", "plain_student")
 REPORTED = ("test_accuracy", "test_macro_f1", "test_weighted_f1", "test_f1_love", "test_f1_surprise",
             "test_contradiction_rate", "test_valence_agreement", "test_intensity_spread", "test_affect_valence_pearson",
             "test_affect_arousal_pearson", "test_affect_valence_pearson_from_emotions", "eval_macro_f1", "train_runtime")
