@@ -33,15 +33,18 @@ def describe(predictor: Predictor, text: str):
     config = predictor.config
     anchors = config.circumplex_targets() if config.circumplex_coordinates is not None else None
     consistent = bool(result["consistent"][0])
+    shown = predictor.dimensions  # only heads that were trained
     summary = (f"### Top emotion: {names[top]} ({probabilities[top]:.1%})\n\n"
-               f"valence **{valence[0]:+.2f}** (-1 unpleasant ... +1 pleasant) · "
-               f"arousal **{arousal[0]:.2f}** (0 calm ... 1 excited) · "
-               f"intensity **{intensity[0]:.2f}** (distance from neutral, 0 ... 1) · "
+               + (f"valence **{valence[0]:+.2f}** (-1 unpleasant ... +1 pleasant) · " if "valence" in shown else "")
+               + (f"arousal **{arousal[0]:.2f}** (0 calm ... 1 excited) · " if "arousal" in shown else "")
+               + (f"intensity **{intensity[0]:.2f}** (distance from neutral, 0 ... 1) · " if "intensity" in shown
+                  else "")
+               + ("" if "intensity" in shown else "valence / arousal: not trained for this model · ")
                + ("consistent: **yes**" if consistent else
                   "consistent: **no** (incompatible emotions both likely, or valence disagrees with the emotion)"))
     bars = plots.probability_bars(probabilities, names)
-    circumplex = plots.circumplex_figure(valence, arousal, np.array([top]), names, anchors,
-                                         title="This text on the circumplex")
+    circumplex = (plots.circumplex_figure(valence, arousal, np.array([top]), names, anchors,
+                                          title="This text on the circumplex") if "intensity" in shown else None)
     return summary, bars, circumplex
 
 

@@ -94,7 +94,9 @@ class ConsistencyCheck:
         has_circumplex = config.circumplex_coordinates is not None
         self.pairs = config.incompatible_index_pairs() if has_circumplex or config.incompatible_pairs else []
         self.threshold = config.contradiction_threshold
-        self.label_valence = np.array(config.circumplex_targets()[0]) if has_circumplex else None
+        trained = config.head_is_trained("valence") if hasattr(config, "head_is_trained") else True
+        # an untrained valence head says nothing: only the emotion pairs are checked then
+        self.label_valence = np.array(config.circumplex_targets()[0]) if has_circumplex and trained else None
 
     def __call__(self, probabilities: np.ndarray, valence: np.ndarray) -> np.ndarray:
         """(N, L), (N,) -> (N,) bool, True where consistent."""

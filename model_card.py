@@ -80,6 +80,10 @@ def write_model_card(output_dir, *, model_name: str, base_model: str, dataset_na
                    + (" (EmoBank, Buechel & Hahn 2017, CC-BY-SA 4.0)" if "emobank" in affect_source.lower() else "")
                    + "; `affect_*` metrics are Pearson r and MAE against its held-out ratings."
                    if affect_source else "The valence and arousal heads learned the labels' circumplex points only.")
+    untrained = [h for h in ("valence", "arousal") if not config.head_is_trained(h)]
+    if untrained:
+        dimensional = (f"The {' and '.join(untrained)} head(s) were not trained (no ratings): predict.py, app.py and "
+                       "this card leave their outputs out; train with `--affect_file` (e.g. EmoBank) to get them.")
     if lexicon_source:
         dimensional += (f" The valence head also learned word ratings from `{lexicon_source}`"
                         + (" (VADER, Hutto & Gilbert 2014, MIT)" if "vader" in lexicon_source.lower() else "") + ".")

@@ -130,6 +130,9 @@ class Predictor:
         self.pool = ThreadPoolExecutor(streams, thread_name_prefix="cmhl-stream") if streams > 1 else None
         self.config = self.runtime.config
         self.runtime_name = runtime
+        # Outputs of heads that were trained (CMHLConfig.trained_heads): an untrained head's numbers are never shown.
+        trained = [h for h in ("valence", "arousal") if runtime != "stock" and self.config.head_is_trained(h)]
+        self.dimensions = trained + (["intensity"] if len(trained) == 2 else [])
         self.fingerprint = save_fingerprint(model_name_or_path)  # what the model is, by content (resuming)
         limit = self.runtime.max_input_tokens or self.tokenizer.model_max_length
         self.max_length = min(max_length or limit, limit, self.tokenizer.model_max_length)
@@ -235,9 +238,7 @@ class Predictor:
             probabilities = result["probabilities"][i]
             yield {"row": first_row + i, "text": text, "label": self.label_names[int(probabilities.argmax())],
                    **{f"p_{name}": round(float(p), 6) for name, p in zip(self.label_names, probabilities)},
-                   "valence": round(float(result["valence"][i]), 6),
-                   "arousal": round(float(result["arousal"][i]), 6),
-                   "intensity": round(float(result["intensity"][i]), 6),
+                   **{name: round(float(result[name][i]), 6) for name in self.dimensions},
                    "consistent": bool(result["consistent"][i])}
 
 
@@ -418,8 +419,7 @@ def predict_file(predictor: Predictor, input_file: Path, output_file: Path, text
     windows = -(-total // window)
     missing = [i for i in range(windows) if not parts.path(i).is_file()]
     mine = [i for i in missing if i % processes.count == processes.index]
-    fields = ["row", "text", "label", *(f"p_{n}" for n in predictor.label_names), "valence", "arousal", "intensity",
-              "consistent"]
+    fields = ["row", "text", "label", *(f"p_{n}" for n in predictor.label_names), *predictor.dimensions, "consistent"]
     todo = sum(min(window, total - i * window) for i in mine)
     todo_all = sum(min(window, total - i * window) for i in missing)
     scored = 0

@@ -286,3 +286,8 @@ def test_a_head_with_nothing_to_learn_stays_untrained_and_the_checkpoint_knows(t
         assert json.loads((output / "config.json").read_text())["trained_heads"] == heads
         untaught = " and ".join(h for h in ("valence", "arousal") if h not in heads)
         assert f"the {untaught} head(s) stay untrained" in caplog.text and "--affect_file" in caplog.text
+        from predict import Predictor
+
+        row = next(Predictor(str(output)).rows(["i feel happy"], 0))  # an untrained head's numbers are never shown
+        assert ("valence" in row) == ("valence" in heads) and "arousal" not in row and "intensity" not in row
+        assert "not trained (no ratings)" in (output / "README.md").read_text()
