@@ -232,6 +232,8 @@ class CMHLTrainingArguments(TrainingArguments):
         for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
             if getattr(self, name) < 1:
                 raise DataError(f"--{name}: expected a whole number >= 1, got {getattr(self, name)}")
+        if not torch.cuda.is_available() and not (torch.backends.mps.is_available()):
+            self.dataloader_pin_memory = False  # nothing to pin for: quiets the dataloader's warning on every CPU run
         super().__post_init__()
 
 
@@ -422,6 +424,17 @@ def write_card(trainer, tokenizer, model_args, data_args, training_args, eval_me
                             lexicon_source=Path(data_args.lexicon_file).name if data_args.lexicon_file else None)
 
 
+def warn_if_pinned_to_one_thread() -> None:
+    """`accelerate launch --cpu` sets OMP_NUM_THREADS=1 for its process unless given --num_cpu_threads_per_process:
+    on a 2-core machine a step then takes about 1.5x as long (issue 29). Say so, with the fix."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    processes = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("WORLD_SIZE", "1")))
+    if not torch.cuda.is_available() and torch.get_num_threads() == 1 and cores // processes > 1:
+        logger.warning(f"training on 1 CPU thread of {cores} cores (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
+                       "as `accelerate launch --cpu` sets it): add `--num_cpu_threads_per_process "
+                       f"{cores // processes}` to the launcher, or run `python train.py ...`")
+
+
 def class_names(value: str) -> list[str]:
     """--class_names "a, b,c" -> ["a", "b", "c"]: names stripped; an empty or repeated name is an error."""
     names = [name.strip() for name in value.split(",")]
@@ -485,6 +498,7 @@ def main(argv: list[str]) -> dict:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
                         if training_args.should_log else logging.WARNING)
     check_hub_reachable(model_args, data_args)
+    warn_if_pinned_to_one_thread()
     set_seed(training_args.seed)
     training_args.label_names = LABEL_NAMES
 
