@@ -270,7 +270,8 @@ class Parts:
     """`<output_file>.parts/`: the scored windows of one run, `window-<index>.jsonl` each, written whole or not at
     all (a temporary name, then a rename), and `run.json`, what the run is (input file, model, runtime, window
     size, ...). A run finds the parts of an interrupted run of the same command and scores only the windows
-    missing; parts of another command are refused, never mixed in."""
+    missing; parts of other work (another input, model, runtime or setting, compared by content) are refused, never
+    mixed in."""
 
     def __init__(self, output_file: Path, run: dict):
         self.folder = output_file.with_name(output_file.name + ".parts")
@@ -281,7 +282,7 @@ class Parts:
         manifest = self.folder / "run.json"
         if manifest.is_file():
             earlier = json.loads(manifest.read_text(encoding="utf-8"))
-            changed = [f"{key}: {str(earlier.get(key))[:16]!r} there, {str(value)[:16]!r} now"
+            changed = [f"{key}: {json.dumps(earlier.get(key))[:20]} there, {json.dumps(value)[:20]} now"
                        for key, value in self.run.items() if earlier.get(key) != value]
             if changed:
                 raise InputError(f"{self.folder}: windows scored by other work ({'; '.join(changed)}); rerun that "

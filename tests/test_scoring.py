@@ -112,10 +112,10 @@ def test_parts_of_another_command_are_refused(tiny, tmp_path, monkeypatch):
     with pytest.raises(ZeroDivisionError):  # stops after writing window 0
         predict_file(predictor, source, tmp_path / "out.csv", window=10, progress=False)
     monkeypatch.setattr(Parts, "write", write)
-    with pytest.raises(DataError, match=r"out.csv.parts: windows scored by another command \(window: 10 there, 20 now\)"):
+    with pytest.raises(DataError, match=r"out.csv.parts: windows scored by other work \(window: 10 there, 20 now\)"):
         predict_file(predictor, source, tmp_path / "out.csv", window=20, progress=False)
     source.write_text(source.read_text() + "one more text\n", encoding="utf-8")
-    with pytest.raises(DataError, match=r"another command \(input_bytes"):
+    with pytest.raises(DataError, match=r"other work \(input_sha256"):
         predict_file(predictor, source, tmp_path / "out.csv", window=10, progress=False)
 
 

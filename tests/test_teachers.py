@@ -145,6 +145,7 @@ def test_a_teacher_that_cannot_teach_is_refused_naming_its_path(tmp_path):
     stock = BertConfig(**{k: v for k, v in TINY_ENCODERS["bert"].items() if k != "model_type"}, num_labels=3,
                        problem_type="regression")
     BertForSequenceClassification(stock).save_pretrained(tmp_path / "regression3")
+    make_tiny_tokenizer().save_pretrained(tmp_path / "regression3")
     with pytest.raises(DataError, match=r"--affect_teacher .*regression3: expected .* 2 outputs .* 3 outputs"):
         check_teacher(str(tmp_path / "regression3"), "affect", LABELS)
     with pytest.raises(DataError, match=r"regression3: a regression"):

@@ -129,12 +129,12 @@ def test_predict_csv_to_jsonl_and_bad_input(trained_checkpoint, tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     records = [json.loads(line) for line in output.read_text().splitlines()]
     assert [r["text"] for r in records] == ["i feel calm, really", "i am scared"]
-    run = subprocess.run(base + ["--input_file", str(source), "--output_file", str(output)],
+    run = subprocess.run(base + ["--input_file", str(source), "--output_file", str(tmp_path / "second.jsonl")],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 2 and "texts.csv, line 1: expected a column 'text'" in run.stderr
     broken = tmp_path / "broken.txt"
     broken.write_bytes(b"fine line\nbad \xff byte\n")
-    run = subprocess.run(base + ["--input_file", str(broken), "--output_file", str(output)],
+    run = subprocess.run(base + ["--input_file", str(broken), "--output_file", str(tmp_path / "third.jsonl")],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 2 and "broken.txt, line 2: not UTF-8" in run.stderr
     assert "Loading weights" not in run.stderr  # every line is checked before a model loads
