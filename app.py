@@ -3,7 +3,8 @@
     python app.py --model_name_or_path runs/cmhl          # or CMHL_MODEL=user/cmhl-roberta python app.py
 
 A text box; the six emotion probabilities as a bar chart; the text's valence and arousal placed on the circumplex
-beside the labels' coordinates; and the consistency flag. A Space sets `CMHL_MODEL` (a Hub id or a folder)
+beside the labels' coordinates; the consistency flag; and, for a checkpoint calibrated by no_emotion.py, whether
+the text shows no clear emotion. A Space sets `CMHL_MODEL` (a Hub id or a folder)
 and runs this file; it listens on `GRADIO_SERVER_NAME` / `GRADIO_SERVER_PORT` (Gradio's own variables).
 """
 
@@ -41,11 +42,21 @@ def describe(predictor: Predictor, text: str):
                   else "")
                + ("" if "intensity" in shown else "valence / arousal: not trained for this model · ")
                + ("consistent: **yes**" if consistent else
-                  "consistent: **no** (incompatible emotions both likely, or valence disagrees with the emotion)"))
+                  "consistent: **no** (incompatible emotions both likely, or valence disagrees with the emotion)")
+               + no_emotion_line(predictor, result))
     bars = plots.probability_bars(probabilities, names)
     circumplex = (plots.circumplex_figure(valence, arousal, np.array([top]), names, anchors,
                                           title="This text on the circumplex") if "intensity" in shown else None)
     return summary, bars, circumplex
+
+
+def no_emotion_line(predictor: Predictor, result: dict) -> str:
+    """The no-clear-emotion verdict of a calibrated checkpoint (no_emotion.py); nothing for an uncalibrated one."""
+    if not predictor.no_emotion_fields:
+        return ""
+    score, threshold = float(result["no_emotion"][0]), predictor.config.no_emotion_threshold
+    verdict = "**yes**: the top emotion is only the closest guess" if score >= threshold else "**no**"
+    return f"\n\nno clear emotion: {verdict} (score {score:.2f}; flagged from {threshold:.2f})"
 
 
 def model_title(model_name_or_path: str) -> str:

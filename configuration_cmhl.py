@@ -202,6 +202,21 @@ class CMHLConfig(PretrainedConfig):
     """Temperature T of the emotion teachers' distribution, softmax(z / T), applied when their targets are
     computed (before training); T > 1 softens it (Hinton, Vinyals & Dean 2015). 1: BAM's setting."""
 
+    no_emotion_mix: float = 1.0
+    """How the "no clear emotion" score (B,) in [0, 1] is made from the emotion distribution p and the intensity i
+    (modeling_cmhl.no_emotion_score): w * (1 - max_k p_k) + (1 - w) * (1 - i), with w this field. w = 1: the
+    maximum-softmax-probability baseline of Hendrycks & Gimpel (ICLR 2017); w = 0: intensity alone, the distance
+    from the circumplex's neutral centre (Reisenzein 1994), which a plain classifier does not have. A value < 1
+    needs trained valence and arousal heads. Chosen per checkpoint on a validation set with neutral texts by
+    `no_emotion.py` (GoEmotions dev, Demszky et al. 2020: `neutral` comments against those whose labels map to
+    the six emotions; BENCHMARKS.md, "No clear emotion"); 1.0 until a checkpoint is calibrated."""
+
+    no_emotion_threshold: float | None = None
+    """A text is flagged "no clear emotion" when its no-emotion score is >= this threshold. Chosen with
+    `no_emotion_mix` by `no_emotion.py` on the validation set (the threshold of best F1 for the neutral class
+    there, never on test). None (an uncalibrated checkpoint): no flag; predict.py, app.py and the card leave it
+    out."""
+
     trained_heads: list | None = None
     """Which heads of this checkpoint were trained, a subset of ["emotion", "valence", "arousal"], written by
     train.py from what supervised each head (emotion labels; ratings, word ratings, an affect teacher or the
@@ -360,6 +375,15 @@ class CMHLConfig(PretrainedConfig):
         value = self.distillation_temperature
         if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
             fail("distillation_temperature", "a finite number > 0", value)
+        value = self.no_emotion_mix
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
+            fail("no_emotion_mix", "a number in [0, 1]", value)
+        if value < 1 and self.trained_heads is not None and not {"valence", "arousal"} <= set(self.trained_heads):
+            fail("no_emotion_mix", "1 for a checkpoint whose valence / arousal heads were not trained (trained_heads "
+                 f"{self.trained_heads}): intensity comes from them", value)
+        value = self.no_emotion_threshold
+        if value is not None and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1):
+            fail("no_emotion_threshold", "None or a number in [0, 1]", value)
         if self.trained_heads is not None and (not isinstance(self.trained_heads, (list, tuple))
                                                or any(head not in HEADS for head in self.trained_heads)):
             fail("trained_heads", f"None or a list of heads of {HEADS}", self.trained_heads)

@@ -11,12 +11,14 @@ the corpus's labels become the model's:
     {"mapping": {"annoyance": "anger", ...},      # corpus label -> model label
      "excluded": ["neutral", ...],                # corpus labels with no counterpart
      "source_labels": ["admiration", ...],        # optional: label ids -> names, for files labelled by ids
-     "separator": ","}                            # optional: multi-label cells ("3,15")
+     "separator": ",",                            # optional: multi-label cells ("3,15")
+     "no_emotion": ["neutral"]}                   # optional: excluded labels that mean "no clear emotion"
 
 A text counts when every one of its labels is mapped and they all map to one model label. Reported over
 the counted texts: accuracy, macro F1, weighted F1, F1 per label, expected calibration error, contradiction
 rate and valence agreement (and the contradiction rate over every text, which needs no label), with how
-many texts were counted and why the others were not. Written to `--output_dir`: `cross_domain_results.json`
+many texts were counted and why the others were not. With "no_emotion" labels: how well each no-emotion score
+tells the texts labelled with them alone from the counted texts (AUROC; F1 at the checkpoint's threshold). Written to `--output_dir`: `cross_domain_results.json`
 and the four figures of `plots.write_figures`. An unknown label stops the run naming file, line and label.
 """
 
@@ -29,7 +31,8 @@ from pathlib import Path
 import numpy as np
 
 from data import DataError, Row, check_header, delimited_records, positive_int, read_file, refuse_overwrite
-from metrics import (classification_metrics, contradiction_rate, expected_calibration_error, valence_agreement)
+from metrics import (classification_metrics, contradiction_rate, detection_metrics, expected_calibration_error,
+                     valence_agreement)
 import plots
 from plots import write_figures
 from predict import Predictor
@@ -71,12 +74,17 @@ class LabelMapping:
         self.excluded = set(spec.get("excluded", []))
         self.source_labels = spec.get("source_labels")
         self.separator = spec.get("separator")
+        self.no_emotion = set(spec.get("no_emotion", []))
         if not isinstance(self.mapping, dict) or not self.mapping:
             raise DataError(f"{path}: expected a non-empty object under 'mapping'")
-        for key, expected in (("excluded", list), ("source_labels", (list, type(None))), ("separator", (str, type(None)))):
-            if not isinstance(spec.get(key, [] if key == "excluded" else None), expected):
+        for key, expected in (("excluded", list), ("source_labels", (list, type(None))), ("separator", (str, type(None))),
+                              ("no_emotion", list)):
+            if not isinstance(spec.get(key, [] if key in ("excluded", "no_emotion") else None), expected):
                 raise DataError(f"{path}: '{key}' must be {'a list' if key != 'separator' else 'a string'}, got "
                                 f"{spec[key]!r}")
+        if not self.no_emotion <= self.excluded:
+            raise DataError(f"{path}: 'no_emotion' labels {sorted(self.no_emotion - self.excluded)} must also be "
+                            "'excluded' (they have no emotion label of the model)")
         wrong = sorted({v for v in self.mapping.values() if v not in model_labels})
         if wrong:
             raise DataError(f"{path}: mapping targets {wrong} are not labels of the model {model_labels}")
@@ -103,6 +111,10 @@ class LabelMapping:
             names.append(cell)
         return names
 
+    def is_no_emotion(self, row: Row) -> bool:
+        """Whether every label of the row is one of the mapping's "no_emotion" labels (GoEmotions: neutral alone)."""
+        return bool(self.no_emotion) and set(self.source_names(row)) <= self.no_emotion
+
     def __call__(self, row: Row) -> tuple[int | None, str]:
         """(model label index, "counted") or (None, why the row is not counted)."""
         names = self.source_names(row)
@@ -118,7 +130,7 @@ def evaluate(predictor: Predictor, rows: list[Row], mapping: LabelMapping, batch
     """Predict every row; metrics over the counted rows. Returns (results, arrays for the figures)."""
     mapped = [mapping(row) for row in rows]
     reasons = Counter(reason for _, reason in mapped)
-    outputs = {"probabilities": [], "valence": [], "arousal": []}
+    outputs = {"probabilities": [], "valence": [], "arousal": [], "intensity": []}
     texts = [str(row.text) for row in rows]
     for start in range(0, len(texts), batch_size):
         result = predictor(texts[start:start + batch_size])
@@ -144,7 +156,28 @@ def evaluate(predictor: Predictor, rows: list[Row], mapping: LabelMapping, batch
     if has_circumplex:
         results["valence_agreement"] = valence_agreement(kept["valence"], predicted,
                                                          np.array(config.circumplex_targets()[0]))
+    if mapping.no_emotion:
+        results["no_emotion"] = no_emotion_results(predictor, rows, mapping, arrays, counted)
     return results, {**kept, "labels": labels}
+
+
+def no_emotion_results(predictor: Predictor, rows: list[Row], mapping: LabelMapping, arrays: dict,
+                       counted: np.ndarray) -> dict:
+    """AUROC of each no-emotion score (no_emotion.method_scores) for the texts of "no_emotion" labels alone against
+    the counted texts; for the checkpoint's own score, also precision, recall and F1 at its threshold."""
+    from no_emotion import method_scores
+
+    neutral = np.array([mapping.is_no_emotion(row) for row in rows])
+    used = neutral | counted
+    if not neutral.any():
+        return {"texts": 0}
+    intensity = arrays["intensity"] if "intensity" in predictor.dimensions else np.full(len(rows), np.nan)
+    config = predictor.config
+    scores = method_scores(arrays["probabilities"][used], intensity[used], config.no_emotion_mix)
+    results = {name: detection_metrics(values, neutral[used]) for name, values in scores.items() if name != "mixed"}
+    results["checkpoint"] = {"no_emotion_mix": config.no_emotion_mix,
+                             **detection_metrics(scores["mixed"], neutral[used], config.no_emotion_threshold)}
+    return results
 
 
 def main(argv=None) -> dict:

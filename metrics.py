@@ -8,7 +8,7 @@ Definitions (also in README.md):
 """
 
 import numpy as np
-from sklearn.metrics import accuracy_score, f1_score, recall_score
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_curve, recall_score, roc_auc_score
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -32,6 +32,34 @@ def classification_metrics(predicted: np.ndarray, labels: np.ndarray, label_name
         **{f"f1_{label_names[i]}": float(score) for i, score in zip(seen, per_class)},
         **{f"recall_{label_names[i]}": float(score) for i, score in zip(seen, recall)},
     }
+
+
+def best_f1_threshold(scores: np.ndarray, positive: np.ndarray) -> float:
+    """The score threshold (flag when score >= it) with the highest F1 of the positive class; ties go to the
+    higher threshold (fewer flags).   scores, positive: (N,)"""
+    precision, recall, thresholds = precision_recall_curve(positive, scores)
+    f1 = 2 * precision[:-1] * recall[:-1] / np.maximum(precision[:-1] + recall[:-1], 1e-12)  # one per threshold
+    best = np.flatnonzero(f1 >= f1.max() - 1e-12)[-1]
+    return float(thresholds[best])
+
+
+def detection_metrics(scores: np.ndarray, positive: np.ndarray, threshold: float | None = None) -> dict:
+    """How well `scores` rank the positive rows above the others: AUROC; with a threshold, also precision,
+    recall and F1 of flagging score >= threshold, and the share flagged.   scores, positive: (N,)"""
+    positive = np.asarray(positive, dtype=bool)
+    if positive.all() or not positive.any():
+        raise ValueError(f"detection_metrics: expected positive and negative rows, got {int(positive.sum())} "
+                         f"positive of {len(positive)}")
+    result = {"auroc": float(roc_auc_score(positive, scores)), "positives": int(positive.sum()),
+              "negatives": int((~positive).sum())}
+    if threshold is not None:
+        flagged = np.asarray(scores) >= threshold
+        true = int((flagged & positive).sum())
+        precision = true / max(int(flagged.sum()), 1)
+        recall = true / int(positive.sum())
+        result.update(threshold=float(threshold), precision=precision, recall=recall,
+                      f1=2 * precision * recall / max(precision + recall, 1e-12), flagged=float(flagged.mean()))
+    return result
 
 
 def contradictions(probabilities: np.ndarray, incompatible_pairs, threshold: float) -> np.ndarray:

@@ -138,3 +138,24 @@ from distant supervision (hashtags), so they are noisy. Check the data set's lic
     path = Path(output_dir) / "README.md"
     path.write_text(f"---\n{data.to_yaml()}\n---\n{body}")
     return path
+
+
+def no_emotion_section(config, calibration: dict) -> str:
+    """The card's section on the "no clear emotion" flag of a checkpoint calibrated by no_emotion.py: how the score is
+    made, where its threshold was chosen, and what it scored there (validation, never test)."""
+    chosen = calibration["chosen"]
+    mix = config.no_emotion_mix
+    how = ("1 - the top emotion probability" if mix >= 1 else
+           f"{mix:.2f} x (1 - the top emotion probability) + {1 - mix:.2f} x (1 - intensity)")
+    baselines = "; ".join(f"{name} {m['auroc']:.3f}" for name, m in calibration.get("methods", {}).items())
+    return f"""## No clear emotion
+
+A six-way classifier gives every text an emotion, a meeting reminder included. This checkpoint also says when a
+text shows no clear emotion: its no-emotion score is {how}, and a text is flagged when the score is at least
+{config.no_emotion_threshold:.4f} (`no_emotion_mix` and `no_emotion_threshold` in config.json; `no_emotion` in the
+outputs of `AutoModel`, columns `no_emotion_score` and `no_emotion` in predict.py). Both were chosen on
+`{Path(calibration['validation_file']).name}` ({chosen['positives']} texts labelled neutral alone against
+{chosen['negatives']} that map to one of the labels), where the score reached AUROC {chosen['auroc']:.3f} and F1
+{chosen['f1']:.3f} for the neutral texts (precision {chosen['precision']:.3f}, recall {chosen['recall']:.3f}); AUROC
+there of the single scores: {baselines}. The emotion probabilities are unchanged: the flag is read beside them.
+"""

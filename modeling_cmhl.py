@@ -44,6 +44,8 @@ class CMHLOutput(ModelOutput):
     arousal: (B,) predicted arousal in [0, 1] (0 calm, 0.5 neutral, 1 excited).
     intensity: (B,) how strongly the text feels, in [0, 1], read from valence and arousal as
         `config.intensity_definition` says (default: distance from the circumplex's neutral centre).
+    no_emotion: (B,) the "no clear emotion" score in [0, 1] (`no_emotion_score` with `config.no_emotion_mix`);
+        the text is flagged when it is >= `config.no_emotion_threshold` (a calibrated checkpoint).
     loss_terms: each unweighted loss term by name, when `labels` are given.
     hidden_states / attentions: the encoder's, when asked for.
     """
@@ -53,6 +55,7 @@ class CMHLOutput(ModelOutput):
     valence: torch.FloatTensor | None = None
     arousal: torch.FloatTensor | None = None
     intensity: torch.FloatTensor | None = None
+    no_emotion: torch.FloatTensor | None = None
     loss_terms: dict[str, torch.Tensor] | None = None
     hidden_states: tuple[torch.FloatTensor, ...] | None = None
     attentions: tuple[torch.FloatTensor, ...] | None = None
@@ -65,6 +68,17 @@ def circumplex_intensity(valence: torch.Tensor, arousal: torch.Tensor, definitio
     if definition == "arousal":
         return arousal
     return torch.sqrt(valence.float() ** 2 + (2 * arousal.float() - 1) ** 2 + 1e-12) / 2 ** 0.5
+
+
+def no_emotion_score(probabilities: torch.Tensor, intensity: torch.Tensor, mix: float = 1.0) -> torch.Tensor:
+    """How little emotion a text shows, in [0, 1] (CMHLConfig.no_emotion_mix = w):
+    w * (1 - max_k p_k) + (1 - w) * (1 - intensity). w = 1 is the maximum-softmax-probability baseline (Hendrycks &
+    Gimpel 2017); w = 0 the distance from the circumplex's neutral centre alone.   probabilities: (B, L),
+    intensity: (B,) -> (B,)"""
+    unsure = 1 - probabilities.float().amax(-1)  # (B,)
+    if mix >= 1:  # intensity may be untrained (or NaN, from a stock classifier): never let it in
+        return unsure
+    return mix * unsure + (1 - mix) * (1 - intensity.float())
 
 
 def _build_stock_classifier(encoder_config) -> PreTrainedModel:
@@ -217,12 +231,14 @@ class CMHLForSequenceClassification(PreTrainedModel):
                                                 self.config.distillation_gold_weight)
             loss = self.compute_cmhl_loss(logits, valence, arousal, labels, valence_labels, arousal_labels,
                                           num_items_in_batch, gold_weight=gold_weight, **teachers)
+        intensity = circumplex_intensity(valence, arousal, self.config.intensity_definition)  # (B,)
         return CMHLOutput(
             loss=loss.total if loss is not None else None,
             logits=logits,
             valence=valence,
             arousal=arousal,
-            intensity=circumplex_intensity(valence, arousal, self.config.intensity_definition),
+            intensity=intensity,
+            no_emotion=no_emotion_score(logits.detach().softmax(-1), intensity.detach(), self.config.no_emotion_mix),
             loss_terms=loss.terms() if loss is not None else None,
             hidden_states=stock.hidden_states,
             attentions=stock.attentions,

@@ -9,7 +9,9 @@ Input: `.txt` (one text per line; every line is a text, empty lines included, so
 lines), `.csv` / `.tsv` with a `--text_column` (default `text`), or `.jsonl` with that key. Output (`.csv`,
 `.tsv` or `.jsonl`, by extension), one row per text in input order: `row`, `text`, `label`, `p_<label>` for
 every label, `valence` in [-1, 1], `arousal` in [0, 1], `intensity` in [0, 1], `consistent`
-(metrics.ConsistencyCheck). Every runtime (runtimes.py: PyTorch, ONNX, int8 ONNX) gives all of them.
+(metrics.ConsistencyCheck), and for a checkpoint calibrated by no_emotion.py `no_emotion_score` in [0, 1] and
+`no_emotion` (the score at or above the checkpoint's threshold: no clear emotion). Outputs of heads that were
+not trained are left out. Every runtime (runtimes.py: PyTorch, ONNX, int8 ONNX) gives all of them.
 
 How a file is scored: texts are read in windows of `--window` texts; within a window they are sorted by token
 count, longest first, and cut into batches of at most `--batch_size` texts and `--max_batch_tokens` padded tokens,
@@ -42,6 +44,7 @@ from transformers import AutoTokenizer
 from data import (DataError, check_header, check_text_encodable, delimited_records, json_record, positive_int, read_lines,
                   refuse_overwrite)
 from metrics import ConsistencyCheck, softmax
+from modeling_cmhl import no_emotion_score
 from runtimes import RUNTIMES, load_runtime
 from saves import check_output_file, check_save, file_digest, save_fingerprint
 
@@ -133,6 +136,9 @@ class Predictor:
         # Outputs of heads that were trained (CMHLConfig.trained_heads): an untrained head's numbers are never shown.
         trained = [h for h in ("valence", "arousal") if runtime != "stock" and self.config.head_is_trained(h)]
         self.dimensions = trained + (["intensity"] if len(trained) == 2 else [])
+        # The no-clear-emotion flag, for a checkpoint whose threshold was chosen on validation (no_emotion.py).
+        self.no_emotion_fields = (["no_emotion_score", "no_emotion"] if runtime != "stock"
+                                  and self.config.no_emotion_threshold is not None else [])
         self.fingerprint = save_fingerprint(model_name_or_path)  # what the model is, by content (resuming)
         limit = self.runtime.max_input_tokens or self.tokenizer.model_max_length
         self.max_length = min(max_length or limit, limit, self.tokenizer.model_max_length)
@@ -225,11 +231,14 @@ class Predictor:
         return {"logits": logits, "valence": valence, "arousal": arousal, "intensity": intensity}
 
     def __call__(self, texts: list[str]) -> dict[str, np.ndarray]:
-        """N texts -> probabilities (N, L), valence, arousal, intensity (N,), consistent (N,) bool, in the texts'
-        order (`outputs`)."""
+        """N texts -> probabilities (N, L), valence, arousal, intensity (N,), consistent (N,) bool, no_emotion (N,)
+        the no-clear-emotion score (modeling_cmhl.no_emotion_score), in the texts' order (`outputs`)."""
         out = self.outputs(texts)
         probabilities = softmax(out.pop("logits"))
-        return {"probabilities": probabilities, **out, "consistent": self.consistency(probabilities, out["valence"])}
+        mix = getattr(self.config, "no_emotion_mix", 1.0) if self.runtime_name != "stock" else 1.0
+        no_emotion = no_emotion_score(torch.from_numpy(probabilities), torch.from_numpy(out["intensity"]), mix).numpy()
+        consistent = self.consistency(probabilities, out["valence"]) if self.consistency else None
+        return {"probabilities": probabilities, **out, "consistent": consistent, "no_emotion": no_emotion}
 
     def rows(self, texts: list[str], first_row: int) -> Iterator[dict]:
         """One output record per text."""
@@ -239,7 +248,10 @@ class Predictor:
             yield {"row": first_row + i, "text": text, "label": self.label_names[int(probabilities.argmax())],
                    **{f"p_{name}": round(float(p), 6) for name, p in zip(self.label_names, probabilities)},
                    **{name: round(float(result[name][i]), 6) for name in self.dimensions},
-                   "consistent": bool(result["consistent"][i])}
+                   "consistent": bool(result["consistent"][i]),
+                   **({"no_emotion_score": round(float(result["no_emotion"][i]), 6),
+                       "no_emotion": bool(result["no_emotion"][i] >= self.config.no_emotion_threshold)}
+                      if self.no_emotion_fields else {})}
 
 
 class RowWriter:
@@ -420,7 +432,8 @@ def predict_file(predictor: Predictor, input_file: Path, output_file: Path, text
     windows = -(-total // window)
     missing = [i for i in range(windows) if not parts.path(i).is_file()]
     mine = [i for i in missing if i % processes.count == processes.index]
-    fields = ["row", "text", "label", *(f"p_{n}" for n in predictor.label_names), *predictor.dimensions, "consistent"]
+    fields = ["row", "text", "label", *(f"p_{n}" for n in predictor.label_names), *predictor.dimensions, "consistent",
+              *predictor.no_emotion_fields]
     todo = sum(min(window, total - i * window) for i in mine)
     todo_all = sum(min(window, total - i * window) for i in missing)
     scored = 0

@@ -1,0 +1,185 @@
+"""Teach a CMHL checkpoint to say "no clear emotion": choose its no-emotion score and threshold on a validation
+file that has neutral texts, and write the calibrated checkpoint (weights unchanged) to a new folder.
+
+    python no_emotion.py --model_name_or_path runs/cmhl --validation_file ../shared/data/goemotions/dev.tsv \
+        --column_names text,label,id --label_mapping mappings/goemotions_to_dair_emotion.json \
+        --output_dir runs/cmhl-calibrated
+
+The mapping file is evaluate_cmhl.py's; its "no_emotion" labels (GoEmotions: neutral) mark the positives: texts
+whose every label is one of them. The negatives are the texts that map to exactly one of the model's labels; the
+rest are left out and counted. The score is modeling_cmhl.no_emotion_score, w * (1 - max p) + (1 - w) *
+(1 - intensity): w is chosen on this file by AUROC over 0, 0.05, ..., 1 (ties to the larger w; only w = 1 when the
+valence / arousal heads are untrained), then the threshold of best F1 for the neutral class. Written to
+--output_dir: the checkpoint with `no_emotion_mix` and `no_emotion_threshold` set, its card with a section on the
+flag, and `no_emotion_calibration.json` (the choice, AUROC per w, and the baselines). Never a test split: the
+numbers to report come from evaluate_cmhl.py or benchmarks/no_clear_emotion.py on test, once.
+"""
+
+import argparse
+import json
+import shutil
+import sys
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import torch
+from transformers import AutoTokenizer
+
+from data import DataError, positive_int, refuse_overwrite
+from evaluate_cmhl import LabelMapping, read_rows
+from metrics import best_f1_threshold, detection_metrics
+from model_card import no_emotion_section
+from modeling_cmhl import CMHLForSequenceClassification, no_emotion_score
+from predict import Predictor
+from saves import check_save, write_manifest
+
+MIX_GRID = tuple(i / 20 for i in range(21))  # w = 0, 0.05, ..., 1
+CALIBRATION_FILE = "no_emotion_calibration.json"
+
+
+def detection_rows(rows, mapping: LabelMapping) -> tuple[list[str], np.ndarray, dict]:
+    """(texts, positive (N,) bool, why the other rows were left out): positives are rows of "no_emotion" labels only,
+    negatives rows that map to exactly one model label."""
+    texts, positive, left_out = [], [], Counter()
+    for row in rows:
+        if mapping.is_no_emotion(row):
+            texts.append(str(row.text))
+            positive.append(True)
+            continue
+        index, reason = mapping(row)
+        if index is None:
+            left_out[reason] += 1
+        else:
+            texts.append(str(row.text))
+            positive.append(False)
+    if not any(positive) or all(positive):
+        raise DataError(f"{mapping.path}: the file needs texts labelled only with {sorted(mapping.no_emotion)} and texts "
+                        f"that map to one model label; found {sum(positive)} and {len(positive) - sum(positive)}")
+    return texts, np.array(positive), dict(left_out)
+
+
+def method_scores(probabilities: np.ndarray, intensity: np.ndarray, mix: float | None = None) -> dict:
+    """Every no-emotion score (N,), higher = less emotion: "max_probability" 1 - max p (Hendrycks & Gimpel 2017),
+    "entropy" H(p) / log L, "intensity" 1 - intensity, and with `mix` "mixed" (no_emotion_score at w = mix).
+    probabilities: (N, L), intensity: (N,)"""
+    p = np.clip(probabilities, 1e-12, 1.0)
+    scores = {"max_probability": 1 - probabilities.max(axis=1),
+              "entropy": -(p * np.log(p)).sum(axis=1) / np.log(p.shape[1])}
+    if np.isfinite(intensity).all():
+        scores["intensity"] = 1 - intensity
+    if mix is not None:
+        scores["mixed"] = mixed_score(probabilities, intensity, mix)
+    return scores
+
+
+def mixed_score(probabilities: np.ndarray, intensity: np.ndarray, mix: float) -> np.ndarray:
+    """modeling_cmhl.no_emotion_score on arrays: the model's own formula, one place.   -> (N,)"""
+    return no_emotion_score(torch.from_numpy(probabilities), torch.from_numpy(np.asarray(intensity)), mix).numpy()
+
+
+def choose(probabilities: np.ndarray, intensity: np.ndarray, positive: np.ndarray, heads_trained: bool) -> dict:
+    """The mix w with the best AUROC (ties to the larger w) and the threshold of best F1 at it; with the AUROC of
+    every w tried and each baseline's own numbers at its own best-F1 threshold."""
+    grid = MIX_GRID if heads_trained else (1.0,)
+    auroc = {w: detection_metrics(mixed_score(probabilities, intensity, w), positive)["auroc"] for w in grid}
+    mix = max(grid, key=lambda w: (round(auroc[w], 6), w))
+    scores = mixed_score(probabilities, intensity, mix)
+    threshold = best_f1_threshold(scores, positive)
+    baselines = {}
+    for name, values in method_scores(probabilities, intensity).items():
+        baselines[name] = detection_metrics(values, positive, best_f1_threshold(values, positive))
+    return {"no_emotion_mix": mix, "no_emotion_threshold": threshold,
+            "chosen": detection_metrics(scores, positive, threshold),
+            "auroc_by_mix": {f"{w:.2f}": round(a, 4) for w, a in auroc.items()}, "methods": baselines}
+
+
+def score(predictor: Predictor, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(probabilities (N, L), intensity (N,)) of the texts; intensity NaN when the heads are untrained."""
+    result = predictor(texts)
+    intensity = result["intensity"] if "intensity" in predictor.dimensions else np.full(len(texts), np.nan, np.float32)
+    return result["probabilities"], intensity
+
+
+def check_output_dir(output_dir: Path, overwrite: bool, model_name_or_path: str):
+    """A calibrated checkpoint goes into a new or empty folder, or (with `overwrite`) one holding an earlier
+    calibration, removed whole first; never the folder of the checkpoint it reads."""
+    if output_dir.exists() and not output_dir.is_dir():
+        raise DataError(f"--output_dir {output_dir}: is a file; expected a folder")
+    if not output_dir.is_dir() or not any(output_dir.iterdir()):
+        return
+    source = Path(model_name_or_path)
+    if source.exists() and source.resolve().is_relative_to(output_dir.resolve()):
+        raise DataError(f"--output_dir {output_dir}: holds the checkpoint read ({model_name_or_path}); write the "
+                        "calibrated checkpoint into a folder of its own")
+    held = sorted(p.name for p in output_dir.iterdir())
+    if not (output_dir / CALIBRATION_FILE).is_file():
+        raise DataError(f"--output_dir {output_dir}: is not empty ({held[:5]}) and holds no earlier calibration; "
+                        "give a new folder")
+    if not overwrite:
+        raise DataError(f"--output_dir {output_dir}: holds an earlier calibration; give a new folder, or "
+                        "--overwrite_output_dir to replace it")
+    shutil.rmtree(output_dir)
+
+
+def write_calibrated(model_name_or_path: str, output_dir: Path, calibration: dict) -> Path:
+    """The checkpoint with the chosen fields, saved whole (code, config, weights, tokenizer, manifest), its card
+    (and figures) copied with a section on the flag, and the calibration record."""
+    model = CMHLForSequenceClassification.from_pretrained(model_name_or_path, dtype=torch.float32)
+    model.config.no_emotion_mix = calibration["no_emotion_mix"]
+    model.config.no_emotion_threshold = calibration["no_emotion_threshold"]
+    model.config.check()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(output_dir)
+    AutoTokenizer.from_pretrained(model_name_or_path).save_pretrained(output_dir)
+    source = Path(model_name_or_path)
+    if source.is_dir():
+        for figure in source.glob("*.png"):
+            shutil.copyfile(figure, output_dir / figure.name)
+        card = source / "README.md"
+        text = card.read_text(encoding="utf-8") if card.is_file() else f"# {source.name}\n"
+        (output_dir / "README.md").write_text(text.rstrip() + "\n\n" + no_emotion_section(model.config, calibration),
+                                              encoding="utf-8")
+    (output_dir / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=2), encoding="utf-8")
+    write_manifest(output_dir)
+    return output_dir
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model_name_or_path", required=True, help="CMHL checkpoint folder or Hub id")
+    parser.add_argument("--validation_file", required=True, type=Path, help="labelled texts, neutral ones among them")
+    parser.add_argument("--label_mapping", required=True, type=Path, help="evaluate_cmhl.py's mapping, with 'no_emotion'")
+    parser.add_argument("--column_names", help="comma-separated column names of a header-less .csv/.tsv")
+    parser.add_argument("--output_dir", required=True, type=Path, help="new folder for the calibrated checkpoint")
+    parser.add_argument("--max_samples", type=positive_int, help="use the first N texts of the file only")
+    parser.add_argument("--batch_size", type=positive_int, default=64)
+    parser.add_argument("--overwrite_output_dir", action="store_true",
+                        help="replace an earlier calibration in --output_dir")
+    args = parser.parse_args(argv)
+    refuse_overwrite([args.output_dir], [args.validation_file, args.label_mapping, args.model_name_or_path])
+    check_output_dir(args.output_dir, args.overwrite_output_dir, args.model_name_or_path)
+    check_save(args.model_name_or_path)
+    rows = read_rows(args.validation_file, args.column_names.split(",") if args.column_names else None)
+    rows = rows[:args.max_samples] if args.max_samples else rows
+    predictor = Predictor(args.model_name_or_path, batch_size=args.batch_size)
+    mapping = LabelMapping(args.label_mapping, predictor.label_names)
+    if not mapping.no_emotion:
+        raise DataError(f"{args.label_mapping}: names no 'no_emotion' labels (e.g. \"no_emotion\": [\"neutral\"]); "
+                        "the validation file needs texts marked as having no emotion")
+    texts, positive, left_out = detection_rows(rows, mapping)
+    probabilities, intensity = score(predictor, texts)
+    calibration = choose(probabilities, intensity, positive, heads_trained="intensity" in predictor.dimensions)
+    calibration.update(model=args.model_name_or_path, validation_file=str(args.validation_file),
+                       label_mapping=str(args.label_mapping), left_out=left_out)
+    write_calibrated(args.model_name_or_path, args.output_dir, calibration)
+    print(json.dumps({k: calibration[k] for k in ("no_emotion_mix", "no_emotion_threshold", "chosen")}, indent=2))
+    return calibration
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
