@@ -557,6 +557,10 @@ def main(argv: list[str]) -> dict:
                 splits["train"], data_args.emotion_teacher, data_args.affect_teacher, label_names,
                 model.config.distillation_temperature, data_args.max_seq_length, data_args.teacher_cache_dir)
         model.config.trained_heads = trained_heads(model.config, splits["train"])
+        if model.config.no_emotion_threshold is not None:  # chosen for the weights this run changes
+            logger.warning(f"{model_args.model_name_or_path}: its no-emotion threshold was chosen for its own weights; "
+                           "this run's model starts uncalibrated (calibrate it again with no_emotion.py)")
+            model.config.no_emotion_mix, model.config.no_emotion_threshold = 1.0, None
         set_target_variances(model.config, splits["train"], cmhl_args)
     tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
     tokenized = tokenize(splits, tokenizer, data_args, training_args)

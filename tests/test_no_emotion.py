@@ -187,3 +187,18 @@ def test_demo_summary_says_no_clear_emotion_only_when_calibrated(tmp_path, dev_f
     summary = describe(Predictor(str(tmp_path / "calibrated")), "abc")[0]
     assert "no clear emotion:" in summary and f"flagged from {calibration['no_emotion_threshold']:.2f}" in summary
     assert "no clear emotion" not in describe(Predictor(str(tiny)), "abc")[0]
+
+
+def test_training_from_a_calibrated_checkpoint_starts_uncalibrated(tmp_path, dev_file):
+    """The threshold belongs to the weights it was chosen for: a run that changes them never carries it on."""
+    from test_train import data_args, run_train
+
+    tiny = make_tiny_checkpoint(tmp_path / "tiny")
+    calibrate(tiny, dev_file, tmp_path / "calibrated")
+    out = tmp_path / "run"
+    run = run_train(["--model_name_or_path", tmp_path / "calibrated", *data_args(train=16, evaluation=16, test=16),
+                     "--max_steps", 1, "--eval_strategy", "no", "--save_strategy", "no",
+                     "--load_best_model_at_end", "false", "--output_dir", out], cwd=tmp_path)
+    assert "starts uncalibrated" in run.stderr
+    config = json.loads((out / "config.json").read_text())
+    assert config["no_emotion_threshold"] is None and config["no_emotion_mix"] == 1.0
