@@ -17,6 +17,7 @@ numbers to report come from evaluate_cmhl.py or benchmarks/no_clear_emotion.py o
 
 import argparse
 import json
+import os
 import shutil
 import sys
 from collections import Counter
@@ -103,7 +104,7 @@ def score(predictor: Predictor, texts: list[str]) -> tuple[np.ndarray, np.ndarra
 
 def check_output_dir(output_dir: Path, overwrite: bool, model_name_or_path: str):
     """A calibrated checkpoint goes into a new or empty folder, or (with `overwrite`) one holding an earlier
-    calibration, removed whole first; never the folder of the checkpoint it reads."""
+    calibration, replaced only once the new one is written whole; never the folder of the checkpoint it reads."""
     if output_dir.exists() and not output_dir.is_dir():
         raise DataError(f"--output_dir {output_dir}: is a file; expected a folder")
     if not output_dir.is_dir() or not any(output_dir.iterdir()):
@@ -119,29 +120,38 @@ def check_output_dir(output_dir: Path, overwrite: bool, model_name_or_path: str)
     if not overwrite:
         raise DataError(f"--output_dir {output_dir}: holds an earlier calibration; give a new folder, or "
                         "--overwrite_output_dir to replace it")
-    shutil.rmtree(output_dir)
 
 
 def write_calibrated(model_name_or_path: str, output_dir: Path, calibration: dict) -> Path:
     """The checkpoint with the chosen fields, saved whole (code, config, weights, tokenizer, manifest), its card
-    (and figures) copied with a section on the flag, and the calibration record."""
+    (and figures) copied with a section on the flag, and the calibration record. Written into a temporary folder
+    beside `output_dir` and renamed into place, so an interrupted run leaves no half checkpoint and an earlier
+    calibration is replaced only by a whole new one."""
     model = CMHLForSequenceClassification.from_pretrained(model_name_or_path, dtype=torch.float32)
     model.config.no_emotion_mix = calibration["no_emotion_mix"]
     model.config.no_emotion_threshold = calibration["no_emotion_threshold"]
     model.config.check()
-    output_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(output_dir)
-    AutoTokenizer.from_pretrained(model_name_or_path).save_pretrained(output_dir)
-    source = Path(model_name_or_path)
-    if source.is_dir():
-        for figure in source.glob("*.png"):
-            shutil.copyfile(figure, output_dir / figure.name)
-        card = source / "README.md"
-        text = card.read_text(encoding="utf-8") if card.is_file() else f"# {source.name}\n"
-        (output_dir / "README.md").write_text(text.rstrip() + "\n\n" + no_emotion_section(model.config, calibration),
-                                              encoding="utf-8")
-    (output_dir / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=2), encoding="utf-8")
-    write_manifest(output_dir)
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = output_dir.parent / f".{output_dir.name}.{os.getpid()}.tmp"
+    shutil.rmtree(staging, ignore_errors=True)
+    try:
+        model.save_pretrained(staging)
+        AutoTokenizer.from_pretrained(model_name_or_path).save_pretrained(staging)
+        source = Path(model_name_or_path)
+        if source.is_dir():
+            for figure in source.glob("*.png"):
+                shutil.copyfile(figure, staging / figure.name)
+            card = source / "README.md"
+            text = card.read_text(encoding="utf-8") if card.is_file() else f"# {source.name}\n"
+            (staging / "README.md").write_text(text.rstrip() + "\n\n" + no_emotion_section(model.config, calibration),
+                                               encoding="utf-8")
+        (staging / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=2), encoding="utf-8")
+        write_manifest(staging)
+        if output_dir.exists():  # empty, or an earlier calibration (check_output_dir)
+            shutil.rmtree(output_dir)
+        os.replace(staging, output_dir)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return output_dir
 
 

@@ -159,10 +159,16 @@ def test_calibration_refuses_bad_folders_and_mappings(tmp_path, dev_file):
               "text,label,id", "--label_mapping", str(tmp_path / "mapping.json"), "--output_dir", str(tmp_path / "o")])
     mapping["no_emotion"] = ["joy"]
     (tmp_path / "mapping.json").write_text(json.dumps(mapping))
-    with pytest.raises(DataError, match="must also be 'excluded'"):
+    with pytest.raises(DataError, match="must also be 'excluded'"):  # a failed re-run keeps the earlier calibration
         main(["--model_name_or_path", str(tiny), "--validation_file", str(dev_file), "--column_names",
-              "text,label,id", "--label_mapping", str(tmp_path / "mapping.json"), "--output_dir", str(tmp_path / "o")])
+              "text,label,id", "--label_mapping", str(tmp_path / "mapping.json"), "--output_dir",
+              str(tmp_path / "calibrated"), "--overwrite_output_dir"])
     assert not (tmp_path / "o").exists()
+    from saves import check_save
+
+    check_save(str(tmp_path / "calibrated"))
+    assert (tmp_path / "calibrated" / "no_emotion_calibration.json").is_file()
+    assert not list(tmp_path.glob(".*.tmp"))  # no staging folder left behind
 
 
 def test_evaluate_reports_no_emotion_auroc(tmp_path, dev_file):
