@@ -402,6 +402,20 @@ def refuse_overwrite(outputs, inputs):
                                 "Choose another output path")
 
 
+def run_tool(main) -> None:
+    """Run a command-line tool's `main()`, a user's mistake ending in one line and exit 2, not a traceback: a
+    DataError (a file, line or field and what was expected), or an OSError (a model the Hub could not serve, a path
+    the system refuses)."""
+    try:
+        main()
+    except DataError as error:
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as error:
+        print(f"error: {str(error).splitlines()[0] if str(error) else error!r}", file=sys.stderr)
+        sys.exit(2)
+
+
 def positive_int(value: str) -> int:
     """argparse type of a count or a size: a whole number >= 1 (argparse names the option and exits 2)."""
     try:

@@ -24,13 +24,13 @@ and the four figures of `plots.write_figures`. An unknown label stops the run na
 
 import argparse
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
-from data import DataError, Row, check_header, delimited_records, positive_int, read_file, refuse_overwrite
+from data import (DataError, Row, check_header, delimited_records, positive_int, read_file, refuse_overwrite,
+                  run_tool)
 from metrics import (classification_metrics, contradiction_rate, detection_metrics, expected_calibration_error,
                      valence_agreement)
 import plots
@@ -224,11 +224,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except DataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    except OSError as error:  # a model the Hub could not serve, a path the system refuses: one line, not a traceback
-        print(f"error: {str(error).splitlines()[0] if str(error) else error!r}", file=sys.stderr)
-        sys.exit(2)
+    run_tool(main)

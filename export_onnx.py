@@ -27,7 +27,7 @@ import torch
 from torch.export import Dim
 from transformers import AutoTokenizer
 
-from data import DataError, positive_int, read_lines, refuse_overwrite
+from data import DataError, positive_int, read_lines, refuse_overwrite, run_tool
 from saves import check_save, holds_save, write_manifest
 from metrics import softmax
 from modeling_cmhl import CMHLForSequenceClassification
@@ -177,11 +177,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except DataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    except OSError as error:  # a model the Hub could not serve, a path the system refuses: one line, not a traceback
-        print(f"error: {str(error).splitlines()[0] if str(error) else error!r}", file=sys.stderr)
-        sys.exit(2)
+    run_tool(main)

@@ -19,7 +19,6 @@ import argparse
 import json
 import os
 import shutil
-import sys
 from collections import Counter
 from pathlib import Path
 
@@ -27,7 +26,7 @@ import numpy as np
 import torch
 from transformers import AutoTokenizer
 
-from data import DataError, positive_int, refuse_overwrite
+from data import DataError, positive_int, refuse_overwrite, run_tool
 from evaluate_cmhl import LabelMapping, read_rows
 from metrics import best_f1_threshold, detection_metrics
 from model_card import no_emotion_section
@@ -188,8 +187,4 @@ def main(argv=None) -> dict:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except DataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
+    run_tool(main)

@@ -322,6 +322,8 @@ def test_a_mistyped_model_path_is_one_sentence_in_every_tool(tmp_path):
         "evaluate_cmhl.py": ["--test_file", EMOTION / "validation.txt", "--label_mapping", mapping,
                              "--output_dir", tmp_path / "e"],
         "export_onnx.py": ["--output_dir", tmp_path / "x"],
+        "no_emotion.py": ["--validation_file", EMOTION / "validation.txt", "--label_mapping", mapping,
+                          "--output_dir", tmp_path / "n"],
         "app.py": [],
         "train.py": ["--train_file", EMOTION / "train.txt", "--validation_file", EMOTION / "validation.txt",
                      "--output_dir", tmp_path / "t"],
