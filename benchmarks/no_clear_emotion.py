@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -65,26 +67,43 @@ def study(checkpoint: Path) -> dict:
                          "test": detection_metrics(test_scores[name], test_pos, threshold),
                          "dair_ai_validation_flagged": float((dair_scores[name] >= threshold).mean())}
     return {"checkpoint": checkpoint.name, "no_emotion_mix": mix, "auroc_by_mix_dev": chosen["auroc_by_mix"],
+            "dev_readout_ceiling_auroc": readout_ceiling(dev_p, dev_i, dev_pos),
             "left_out": {"dev": dev_out, "test": test_out}, "scoring_seconds": round(seconds, 1),
             "methods": methods}
 
 
+def readout_ceiling(probabilities: np.ndarray, intensity: np.ndarray, positive: np.ndarray) -> float:
+    """Diagnostic, dev only: the AUROC of a logistic regression over all the checkpoint's emotion outputs (the L
+    log-probabilities) and its intensity, 5-fold cross-validated on dev: how far any read-out of this model's
+    outputs could go. Not a method offered (it is fitted and scored on dev)."""
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import cross_val_score
+
+    features = [np.log(np.clip(probabilities, 1e-9, 1.0))]  # (N, L)
+    if np.isfinite(intensity).all():
+        features.append(intensity[:, None])  # (N, 1)
+    scores = cross_val_score(LogisticRegression(max_iter=2000), np.hstack(features), positive, cv=5, scoring="roc_auc")
+    return float(scores.mean())
+
+
 def report(results_dir: Path) -> str:
+    records = [json.loads(path.read_text()) for path in sorted(results_dir.glob("*.json"))]
     lines = ["| checkpoint | score | w | dev AUROC | test AUROC | test F1 / precision / recall (dev threshold) | "
              "dair-ai validation flagged |", "|---|---|---|---|---|---|---|"]
-    for path in sorted(results_dir.glob("*.json")):
-        record = json.loads(path.read_text())
+    for record in records:
         for name, m in record["methods"].items():
             t = m["test"]
             w = f"{record['no_emotion_mix']:.2f}" if name == "mixed" else ""
             lines.append(f"| {record['checkpoint']} | {name} | {w} | {m['dev']['auroc']:.3f} | {t['auroc']:.3f} | "
                          f"{t['f1']:.3f} / {t['precision']:.3f} / {t['recall']:.3f} | "
                          f"{m['dair_ai_validation_flagged']:.1%} |")
-    if len(lines) > 2:
-        first = json.loads(next(iter(sorted(results_dir.glob("*.json")))).read_text())
-        t = next(iter(first["methods"].values()))["test"]
+    if records:
+        t = next(iter(records[0]["methods"].values()))["test"]
+        ceilings = ", ".join(f"{r['checkpoint']} {r['dev_readout_ceiling_auroc']:.3f}" for r in records
+                             if "dev_readout_ceiling_auroc" in r)
         lines.append(f"\nGoEmotions test: {t['positives']} neutral-only comments against {t['negatives']} that map to "
-                     "one of the six emotions.")
+                     f"one of the six emotions. Read-out ceiling (dev AUROC of a logistic regression over the "
+                     f"log-probabilities and intensity, 5-fold cross-validated): {ceilings or 'not measured'}.")
     return "\n".join(lines)
 
 
