@@ -47,19 +47,23 @@ DATA = REPO.parent / "shared" / "data"
 
 
 class Scorer:
-    """texts -> probabilities (N, L) or None, head valence and arousal (N,), for a CMHL checkpoint or a stock
-    2-output regression model (valence, arousal)."""
+    """texts -> probabilities (N, L) or None, head valence and arousal (N,), for a CMHL checkpoint (or several,
+    averaged: benchmarks/ensemble.py) or a stock 2-output regression model (valence, arousal)."""
 
-    def __init__(self, path: str, heads_only: bool = False):
+    def __init__(self, paths: list[str], heads_only: bool = False):
         from transformers import AutoConfig
 
         self.heads_only = heads_only  # a CMHL model trained on rated text only: its emotion head is untrained
-        config = AutoConfig.from_pretrained(path, trust_remote_code=False)
-        self.is_cmhl = "configuration_cmhl.CMHLConfig" in str((getattr(config, "auto_map", None) or {}).values())
+        configs = [AutoConfig.from_pretrained(path, trust_remote_code=False) for path in paths]
+        cmhl = ["configuration_cmhl.CMHLConfig" in str((getattr(c, "auto_map", None) or {}).values()) for c in configs]
+        self.is_cmhl = cmhl[0]
+        if len(paths) > 1 and not all(cmhl):
+            sys.exit(f"--model: an ensemble is of CMHL checkpoints only; {paths[cmhl.index(False)]} is not one")
+        path = paths[0]
         if self.is_cmhl:
-            from predict import Predictor
+            from ensemble import AveragedPredictor
 
-            self.predictor = Predictor(path, max_length=128)
+            self.predictor = AveragedPredictor(paths, max_length=128)  # one model is an ensemble of one
             self.label_names = self.predictor.label_names
             low, high = self.predictor.config.circumplex_scale
             coordinates = self.predictor.config.circumplex_coordinates
@@ -182,8 +186,9 @@ def report(results_dir: Path) -> str:
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--model", help="a trained checkpoint (CMHL, or the EmoBank regression anchor)")
-    parser.add_argument("--name", help="result file name (default: the model folder's name)")
+    parser.add_argument("--model", nargs="+", help="a trained checkpoint (CMHL, or the EmoBank regression anchor); "
+                        "several CMHL checkpoints are scored as their ensemble (benchmarks/ensemble.py)")
+    parser.add_argument("--name", help="result file name (default: the model folder's name; required for several)")
     parser.add_argument("--emobank", type=Path, default=DATA / "emobank" / "emobank.csv")
     parser.add_argument("--split", choices=("test", "validation"), default="test",
                         help="validation: EmoBank dev, the dev contrast set and dair-ai validation, for choosing")
@@ -192,6 +197,7 @@ def main(argv=None):
     parser.add_argument("--results_dir", type=Path, help="default: benchmarks/results/dimensional (_dev)")
     parser.add_argument("--heads_only", action="store_true",
                         help="the model's emotion head is untrained (emobank_regression.py --pooling mean)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the scores already in the result file")
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--markdown", type=Path, help="--report: also write the table between its markers here")
     args = parser.parse_args(argv)
@@ -207,13 +213,20 @@ def main(argv=None):
 
             write_between_markers(args.markdown, "dimensional-dev" if dev else "dimensional", table)
         return
-    name = args.name or Path(args.model).name
+    if len(args.model) > 1 and not args.name:
+        sys.exit("--name: required when --model gives several checkpoints (an ensemble)")
+    name = args.name or Path(args.model[0]).name
     path = args.results_dir / f"{name}.json"
     record = json.loads(path.read_text()) if path.exists() else {}
+    if "dimensional" in record and not args.overwrite:
+        sys.exit(f"{path}: holds scores already ({record.get('dimensional_command')}); give --overwrite to replace "
+                 "them" + (" (the test split is read once)" if not dev else ""))
     if not record:  # a cell trained by quality.py or emobank_regression.py: its record is there; copy what identifies it
         sources = [REPO / "benchmarks" / "results" / folder / f"{name}.json" for folder in ("quality", "dimensional")]
         source = next((json.loads(p.read_text()) for p in sources if p.exists()), {})
         record = {"cell": source.get("cell", name), "seed": source.get("seed"), "tag": source.get("tag")}
+        if len(args.model) > 1:
+            record.update(cell=name, seed=f"ensemble of {len(args.model)}", members=args.model)
     results = score(Scorer(args.model, args.heads_only), args.emobank, args.pairs, args.emotion_test, args.split)
     record.update(dimensional=results, dimensional_command=" ".join(["python", *sys.argv]))
     args.results_dir.mkdir(parents=True, exist_ok=True)

@@ -400,6 +400,67 @@ def test_soup_is_the_mean_of_the_weights_and_refuses_other_models(tmp_path):
         soup.main(arguments)
 
 
+def test_an_ensemble_averages_its_members_by_label_name_and_reads_a_split_once(tmp_path, monkeypatch):
+    """benchmarks/ensemble.py: probabilities, valence and arousal are the members' means by hand, a member whose
+    labels come in another order is matched by name, a split is scored once, and other members are refused; and
+    dimensional.py scores the same ensemble, refusing to write over scores it holds."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import dimensional
+    import ensemble
+    from conftest import make_tiny_checkpoint
+    from data import DataError
+    from predict import Predictor
+
+    first, second = make_tiny_checkpoint(tmp_path / "seed1"), make_tiny_checkpoint(tmp_path / "seed2")
+    import torch
+    from safetensors.torch import load_file, save_file
+
+    for name, value in (("classifier.weight", 0.5), ("valence_head.weight", -0.3)):  # two different models
+        weights = load_file(second / "model.safetensors")
+        matching = [k for k in weights if k.endswith(name)]
+        assert matching, f"no {name} in {sorted(weights)[:8]}"
+        for key in matching:
+            weights[key] = torch.full_like(weights[key], value) + torch.randn_like(weights[key])
+        save_file(weights, second / "model.safetensors", metadata={"format": "pt"})
+    config = json.loads((second / "config.json").read_text())  # its labels listed in reverse order
+    names = [config["id2label"][str(i)] for i in range(len(config["id2label"]))]
+    config["id2label"] = {str(i): name for i, name in enumerate(reversed(names))}
+    config["label2id"] = {name: i for i, name in enumerate(reversed(names))}
+    (second / "config.json").write_text(json.dumps(config))
+
+    texts = ["i feel happy", "i feel sad and angry", "happy"]
+    one, two = Predictor(str(first), max_length=32)(texts), Predictor(str(second), max_length=32)(texts)
+    averaged = ensemble.AveragedPredictor([str(first), str(second)], max_length=32)(texts)
+    assert averaged["probabilities"][:, 0] == pytest.approx((one["probabilities"][:, 0] + two["probabilities"][:, -1]) / 2)
+    assert averaged["probabilities"][:, 2] == pytest.approx((one["probabilities"][:, 2] + two["probabilities"][:, -3]) / 2)
+    assert averaged["valence"] == pytest.approx((one["valence"] + two["valence"]) / 2, abs=1e-6)
+    assert averaged["arousal"] == pytest.approx((one["arousal"] + two["arousal"]) / 2, abs=1e-6)
+    assert not np.allclose(one["valence"], two["valence"])  # the members differ: the mean is a real test
+
+    validation = tmp_path / "validation.txt"
+    validation.write_text("i feel happy;joy\ni feel sad;sadness\ni feel angry;anger\n")
+    arguments = ["--name", "tiny", "--models", str(first), str(second), "--emotion_file", str(validation),
+                 "--results_dir", str(tmp_path / "results")]
+    record = ensemble.main(arguments)
+    assert record["validation"]["texts"] == 3 and 0 <= record["validation"]["macro_f1"] <= 1
+    with pytest.raises(DataError, match="validation split was scored already"):
+        ensemble.main(arguments)
+    with pytest.raises(DataError, match="another one: give another --name"):
+        ensemble.main(["--name", "tiny", "--models", str(first), "--emotion_file", str(validation),
+                       "--results_dir", str(tmp_path / "results")])
+
+    results = tmp_path / "dimensional"
+    arguments = ["--model", str(first), str(second), "--name", "tiny-ensemble", "--split", "validation",
+                     "--results_dir", str(results)]
+    monkeypatch.setattr(dimensional, "score", lambda scorer, *rest: {"members": len(scorer.predictor.members)})
+    dimensional.main(arguments)
+    assert json.loads((results / "tiny-ensemble.json").read_text())["dimensional"]["members"] == 2
+    with pytest.raises(SystemExit, match="holds scores already"):
+        dimensional.main(arguments)
+    with pytest.raises(SystemExit, match="--name: required"):
+        dimensional.main(arguments[:3] + arguments[5:])
+
+
 def test_result_files_record_commands_as_a_user_types_them_in_the_repository():
     sys.path.insert(0, str(REPO / "benchmarks"))
     import quality
