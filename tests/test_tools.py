@@ -461,6 +461,45 @@ def test_an_ensemble_averages_its_members_by_label_name_and_reads_a_split_once(t
         dimensional.main(arguments[:3] + arguments[5:])
 
 
+def test_the_teachers_table_reads_each_row_from_its_result_files(tmp_path, monkeypatch):
+    """benchmarks/students.py: mean ± sd over a row's seeds by hand, a plain classifier's EmoBank r from p, no dair-ai
+    columns for the EmoBank regression, rows without results left out, an ensemble row from ensemble.py's file."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import students
+
+    monkeypatch.setattr(students, "RESULTS", tmp_path)
+    for folder in ("quality", "dimensional", "dimensional_dev", "ensemble"):
+        (tmp_path / folder).mkdir()
+
+    def write(folder, name, record):
+        (tmp_path / folder / f"{name}.json").write_text(json.dumps(record))
+
+    for seed, f1 in ((42, 0.90), (43, 0.92)):
+        write("quality", f"bam-linear-student-seed{seed}", {"tag": "bam-linear", "cell": "student", "seed": seed,
+              "results": {"eval_macro_f1": f1, "test_macro_f1": f1 - 0.02, "test_accuracy": 0.93}})
+        write("dimensional", f"bam-linear-student-seed{seed}", {"tag": "bam-linear", "cell": "student", "seed": seed,
+              "dimensional": {"emobank_valence_r_heads": 0.70 + (seed - 42) / 10, "pairs_ordered_heads": 0.9}})
+    write("quality", "teacher-e4-lr1e-4-plain-seed42", {"tag": "teacher-e4-lr1e-4", "cell": "plain", "seed": 42,
+          "results": {"eval_macro_f1": 0.91}})
+    write("dimensional", "teacher-e4-lr1e-4-plain-seed42", {"tag": "teacher-e4-lr1e-4", "cell": "plain", "seed": 42,
+          "dimensional": {"emobank_valence_r_heads": 0.01, "emobank_valence_r_from_emotions": 0.35}})
+    write("dimensional", "teacher-e4-lr1e-4-emobank_regression-seed42", {"tag": "teacher-e4-lr1e-4", "cell":
+          "emobank_regression", "seed": 42, "dimensional": {"emobank_valence_r_heads": 0.75}})
+    write("ensemble", "plain3", {"name": "plain3", "members": {"a": "1", "b": "2", "c": "3"},
+                                 "validation": {"macro_f1": 0.92}, "test": {"macro_f1": 0.895}})
+    lines = students.table().splitlines()
+    student = next(line for line in lines if "`bam-linear`" in line and "student of both" in line)
+    # by hand: validation (0.90, 0.92) -> 0.9100 ± 0.0141; test macro (0.88, 0.90); V r (0.70, 0.80) -> 0.750 ± 0.071
+    assert "| 42,43 | 0.9100 ± 0.0141 |" in student and "0.9300 ± 0.0000 / 0.8900 ± 0.0141 / -" in student
+    assert "| 0.750 ± 0.071 / - |" in student and "| 0.90 ± 0.00 / - |" in student
+    teacher = next(line for line in lines if "emotion teacher" in line)
+    assert "| 0.350 / - (from p) |" in teacher  # from p(emotion), never its untrained head's 0.01
+    regression = next(line for line in lines if "affect teacher" in line)
+    assert regression.count("n/a") == 4 and "| 0.750 / - |" in regression
+    assert not any("constant mix" in line for line in lines)  # no results, no row
+    assert "| ensemble `plain3` | 3 models | 0.9200 |" in lines[-1] and "- / 0.8950 / -" in lines[-1]
+
+
 def test_result_files_record_commands_as_a_user_types_them_in_the_repository():
     sys.path.insert(0, str(REPO / "benchmarks"))
     import quality
