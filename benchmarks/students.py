@@ -26,8 +26,8 @@ ROWS = (  # title, tag, cell
     ("EmoBank regression", "anchor-e4-lr1e-4", "emobank_regression"),
     ("CMHL today, with EmoBank", "recipe-e4-lr1e-4", "cmhl_emobank"),
     ("CMHL today, with EmoBank and VADER's words", "recipe-e4-lr1e-4", "cmhl_emobank_lexicon"),
-    ("**CMHL student of both teachers, linear annealing (BAM)**", "bam-linear", "student"),
-    ("CMHL student of both teachers, constant mix 0.5", "bam-constant0.5", "student"),
+    ("CMHL student of both teachers, linear annealing (BAM)", "bam-linear", "student"),
+    ("**CMHL student of both teachers, constant mix 0.5 (chosen on validation)**", "bam-constant0.5", "student"),
     ("plain student of the emotion teacher, linear annealing", "bam-linear", "plain_student"),
 )
 COLUMNS = ("seeds", "validation macro F1", "EmoBank dev r V / A", "test acc / macro / weighted F1",
