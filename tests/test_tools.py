@@ -463,7 +463,8 @@ def test_an_ensemble_averages_its_members_by_label_name_and_reads_a_split_once(t
 
 def test_the_teachers_table_reads_each_row_from_its_result_files(tmp_path, monkeypatch):
     """benchmarks/students.py: mean ± sd over a row's seeds by hand, a plain classifier's EmoBank r from p, no dair-ai
-    columns for the EmoBank regression, rows without results left out, an ensemble row from ensemble.py's file."""
+    columns for the EmoBank regression, rows without results left out, a teacher's row of its seed only, ensemble rows
+    from ensemble.py's and dimensional.py's files."""
     sys.path.insert(0, str(REPO / "benchmarks"))
     import students
 
@@ -485,8 +486,15 @@ def test_the_teachers_table_reads_each_row_from_its_result_files(tmp_path, monke
           "dimensional": {"emobank_valence_r_heads": 0.01, "emobank_valence_r_from_emotions": 0.35}})
     write("dimensional", "teacher-e4-lr1e-4-emobank_regression-seed42", {"tag": "teacher-e4-lr1e-4", "cell":
           "emobank_regression", "seed": 42, "dimensional": {"emobank_valence_r_heads": 0.75}})
-    write("ensemble", "plain3", {"name": "plain3", "members": {"a": "1", "b": "2", "c": "3"},
-                                 "validation": {"macro_f1": 0.92}, "test": {"macro_f1": 0.895}})
+    write("quality", "teacher-e4-lr1e-4-plain-seed43", {"tag": "teacher-e4-lr1e-4", "cell": "plain", "seed": 43,
+          "results": {"eval_macro_f1": 0.99}})  # an ensemble member: not the teacher's row
+    members = {f"runs/quality/teacher-e4-lr1e-4-plain-seed{s}": "sha" for s in (42, 43, 44)}
+    write("ensemble", "teacher-e4-lr1e-4-plain-ensemble", {"name": "x", "members": members,
+          "validation": {"macro_f1": 0.92}, "test": {"macro_f1": 0.895}})
+    write("dimensional", "teacher-e4-lr1e-4-plain-ensemble", {"members": list(members), "dimensional": {
+          "emobank_valence_r_heads": 0.02, "emobank_valence_r_from_emotions": 0.40}})
+    write("dimensional", "teacher-e4-lr1e-4-emobank_regression-ensemble", {"members": ["a", "b"], "dimensional": {
+          "emobank_valence_r_heads": 0.77, "pairs_ordered_heads": 0.8}})
     lines = students.table().splitlines()
     student = next(line for line in lines if "`bam-linear`" in line and "student of both" in line)
     # by hand: validation (0.90, 0.92) -> 0.9100 ± 0.0141; test macro (0.88, 0.90); V r (0.70, 0.80) -> 0.750 ± 0.071
@@ -497,7 +505,12 @@ def test_the_teachers_table_reads_each_row_from_its_result_files(tmp_path, monke
     regression = next(line for line in lines if "affect teacher" in line)
     assert regression.count("n/a") == 4 and "| 0.750 / - |" in regression
     assert not any("constant mix" in line for line in lines)  # no results, no row
-    assert "| ensemble `plain3` | 3 models | 0.9200 |" in lines[-1] and "- / 0.8950 / -" in lines[-1]
+    assert "| 42 | 0.9100 |" in teacher  # seed 42 only: seed 43 is an ensemble member
+    plain3 = next(line for line in lines if "plain-ensemble`" in line)
+    assert "| ensemble of 42,43,44 | 0.9200 |" in plain3 and "- / 0.8950 / -" in plain3
+    assert "| 0.400 / - (from p) |" in plain3
+    regression3 = next(line for line in lines if "emobank_regression-ensemble`" in line)
+    assert "| ensemble of 2 models | n/a |" in regression3 and "| 0.770 / - | 0.80 / - |" in regression3
 
 
 def test_result_files_record_commands_as_a_user_types_them_in_the_repository():
