@@ -53,7 +53,6 @@ class Scorer:
     def __init__(self, paths: list[str], heads_only: bool = False):
         from transformers import AutoConfig
 
-        self.heads_only = heads_only  # a CMHL model trained on rated text only: its emotion head is untrained
         configs = [AutoConfig.from_pretrained(path, trust_remote_code=False) for path in paths]
         cmhl = ["configuration_cmhl.CMHLConfig" in str((getattr(c, "auto_map", None) or {}).values()) for c in configs]
         self.is_cmhl = cmhl[0]
@@ -65,6 +64,8 @@ class Scorer:
 
             self.predictor = AveragedPredictor(paths, max_length=128)  # one model is an ensemble of one
             self.label_names = self.predictor.label_names
+            untrained = not self.predictor.config.head_is_trained("emotion")  # trained on rated text only
+            heads_only = heads_only or untrained  # its p(emotion) is noise: never scored
             low, high = self.predictor.config.circumplex_scale
             coordinates = self.predictor.config.circumplex_coordinates
         else:
@@ -74,6 +75,7 @@ class Scorer:
             self.tokenizer = AutoTokenizer.from_pretrained(path)
             self.label_names = list(WARRINER_2013)
             (low, high), coordinates = WARRINER_2013_SCALE, WARRINER_2013
+        self.heads_only = heads_only
         points = np.array([coordinates[name] for name in self.label_names], dtype=np.float64)  # (L, 2)
         self.label_valence = 2 * (points[:, 0] - low) / (high - low) - 1
         self.label_arousal = (points[:, 1] - low) / (high - low)
@@ -196,7 +198,8 @@ def main(argv=None):
     parser.add_argument("--emotion_test", type=Path, help="dair-ai file of the spread (default: the split's own)")
     parser.add_argument("--results_dir", type=Path, help="default: benchmarks/results/dimensional (_dev)")
     parser.add_argument("--heads_only", action="store_true",
-                        help="the model's emotion head is untrained (emobank_regression.py --pooling mean)")
+                        help="score the valence and arousal heads only (implied where the checkpoint records an "
+                        "untrained emotion head: emobank_regression.py --pooling mean)")
     parser.add_argument("--overwrite", action="store_true", help="replace the scores already in the result file")
     parser.add_argument("--report", action="store_true")
     parser.add_argument("--markdown", type=Path, help="--report: also write the table between its markers here")

@@ -461,6 +461,24 @@ def test_an_ensemble_averages_its_members_by_label_name_and_reads_a_split_once(t
         dimensional.main(arguments[:3] + arguments[5:])
 
 
+def test_a_checkpoint_with_an_untrained_emotion_head_is_scored_by_its_dimensional_heads_only(tmp_path):
+    """dimensional.py: a CMHL checkpoint whose config records an untrained emotion head (an EmoBank regression) gives
+    no p(emotion), so no "from p" scores come from an untrained head, with or without --heads_only."""
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import dimensional
+    from conftest import make_tiny_checkpoint
+
+    joint, rated_only = make_tiny_checkpoint(tmp_path / "joint"), make_tiny_checkpoint(tmp_path / "rated")
+    config = json.loads((rated_only / "config.json").read_text())
+    config["trained_heads"] = ["valence", "arousal"]
+    (rated_only / "config.json").write_text(json.dumps(config))
+    texts = ["i feel happy", "i feel sad"]
+    assert dimensional.Scorer([str(joint)])(texts)["probabilities"].shape == (2, 6)
+    assert dimensional.Scorer([str(joint)], heads_only=True)(texts)["probabilities"] is None
+    out = dimensional.Scorer([str(rated_only)])(texts)
+    assert out["probabilities"] is None and out["valence"].shape == (2,)
+
+
 def test_the_teachers_table_reads_each_row_from_its_result_files(tmp_path, monkeypatch):
     """benchmarks/students.py: mean ± sd over a row's seeds by hand, a plain classifier's EmoBank r from p, no dair-ai
     columns for the EmoBank regression, rows without results left out, a teacher's row of its seed only, ensemble rows
