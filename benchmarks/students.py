@@ -31,6 +31,7 @@ ROWS = (  # title, tag, cell, seeds (None: every seed recorded)
     ("CMHL student of both teachers, linear annealing (BAM)", "bam-linear", "student", None),
     ("**CMHL student of both teachers, constant mix 0.5 (chosen on validation)**", "bam-constant0.5", "student", None),
     ("plain student of the emotion teacher, linear annealing", "bam-linear", "plain_student", None),
+    ("CMHL student of both teachers' 3-seed ensembles, constant mix 0.5", "bam-ensembles-constant0.5", "student", None),
 )
 ENSEMBLES = (  # title, name given to ensemble.py / dimensional.py (--name), the members' cell
     ("plain fine-tuning, 3-seed ensemble (the emotion teacher and seeds 43, 44)", "teacher-e4-lr1e-4-plain-ensemble",
