@@ -45,7 +45,8 @@ from data import (DataError, check_header, check_text_encodable, delimited_recor
                   refuse_overwrite)
 from metrics import ConsistencyCheck, softmax
 from modeling_cmhl import no_emotion_score
-from runtimes import RUNTIMES, load_runtime
+from hardware import bf16_pays
+from runtimes import PRECISIONS, RUNTIMES, load_runtime
 from saves import check_output_file, check_save, file_digest, save_fingerprint
 
 # The parts of a save each runtime reads (saves.check_save).
@@ -102,6 +103,16 @@ def batches(texts: Iterator[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
+def resolve_precision(precision: str, runtime: str, device: str | None) -> str:
+    """'auto' -> 'bf16' for the PyTorch runtimes where the hardware has bf16 units (hardware.bf16_pays), else
+    'fp32'; 'fp32' and 'bf16' as given."""
+    if precision != "auto":
+        return precision
+    if runtime not in ("torch", "stock"):
+        return "fp32"
+    return "bf16" if bf16_pays(device or ("cuda" if torch.cuda.is_available() else "cpu")) else "fp32"
+
+
 class Predictor:
     """A CMHL model in one of the runtimes (runtimes.py), its tokenizer and its consistency check, predicting lists
     of texts of any length: sorted by token count, longest first, in batches of at most `batch_size` texts and
@@ -110,7 +121,7 @@ class Predictor:
 
     def __init__(self, model_name_or_path: str, device: str | None = None, max_length: int | None = None,
                  pad_to_multiple_of: int = 1, batch_size: int = 64, runtime: str = "torch",
-                 max_batch_tokens: int = 1024, streams: int = 1):
+                 max_batch_tokens: int = 1024, streams: int = 1, precision: str = "fp32"):
         for name, value in (("max_length", max_length), ("batch_size", batch_size),
                             ("max_batch_tokens", max_batch_tokens), ("streams", streams)):
             if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
@@ -125,7 +136,8 @@ class Predictor:
         threads = max(1, torch.get_num_threads() // streams) if streams > 1 else None
         check_save(model_name_or_path, SAVE_NEEDS.get(runtime, SAVE_NEEDS["torch"]))  # one whole save, or a sentence
         try:
-            self.runtime = load_runtime(model_name_or_path, runtime, device, threads)
+            self.precision = resolve_precision(precision, runtime, device)
+            self.runtime = load_runtime(model_name_or_path, runtime, device, threads, self.precision)
             self.tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
         except OSError as error:  # a Hub id the Hub cannot serve (offline, mistyped)
             raise InputError(f"--model_name_or_path {model_name_or_path}: not a folder here, and the Hub could not "
@@ -464,6 +476,9 @@ def main(argv=None) -> int:
     parser.add_argument("--output_file", required=True, type=Path)
     parser.add_argument("--text_column", default="text", help="column (CSV/TSV) or key (JSONL) of the text")
     parser.add_argument("--runtime", default="torch", choices=RUNTIMES, help="runtimes.py (default: torch)")
+    parser.add_argument("--precision", default="auto", choices=("auto", *PRECISIONS),
+                        help="--runtime torch: bf16 autocast or float32; auto (default): bf16 where the hardware has "
+                             "bf16 units (hardware.py), float32 elsewhere")
     parser.add_argument("--batch_size", type=positive_int, default=64, help="texts per batch, at most (default 64)")
     parser.add_argument("--max_batch_tokens", type=positive_int, default=1024,
                         help="padded tokens per batch, at most: texts x length (default 1024, for CPUs; "
@@ -489,11 +504,11 @@ def main(argv=None) -> int:
         processes = Processes()
         predictor = Predictor(args.model_name_or_path, args.device or processes.device, args.max_length,
                               args.pad_to_multiple_of, args.batch_size, args.runtime, args.max_batch_tokens,
-                              args.streams)
+                              args.streams, args.precision)
         start = time.perf_counter()
         count, count_all = predict_file(predictor, args.input_file, args.output_file, args.text_column, args.window,
                              progress=not args.no_progress, total=total, processes=processes,
-                             run={"runtime": args.runtime})
+                             run={"runtime": args.runtime, "precision": predictor.precision})
         seconds = time.perf_counter() - start
         processes.close()
     except (InputError, FileNotFoundError) as error:

@@ -4,7 +4,9 @@ Every runtime maps one padded batch, numpy int64 arrays `input_ids`, `attention_
 where the tokenizer makes them), each (B, T), to the four outputs of `CMHLOutput` as numpy arrays:
 `logits` (B, L), `valence` (B,) in [-1, 1], `arousal` (B,) in [0, 1], `intensity` (B,) in [0, 1].
 
-    torch      the checkpoint in PyTorch, float32 (default; CPU or GPU)
+    torch      the checkpoint in PyTorch (default; CPU or GPU), float32, or with precision "bf16" in bf16 autocast
+               (hardware.py: 2.4x the texts/s on a CPU with bf16 units; its cost in agreement with float32 is
+               measured in BENCHMARKS.md "Training speed")
     onnx       `model.onnx` of an export_onnx.py folder, float32, ONNX Runtime on the CPU
     stock      a stock `AutoModelForSequenceClassification` checkpoint (no CMHL heads: valence, arousal and
                intensity are NaN), for teachers (teachers.py): a plain classifier, or a 2-output regression
@@ -12,7 +14,8 @@ where the tokenizer makes them), each (B, T), to the four outputs of `CMHLOutput
                (onnxruntime.quantization.quantize_dynamic); its accuracy cost is measured in BENCHMARKS.md.
                Activations are quantised with one scale per batch tensor, so a text's outputs depend slightly
                on the texts batched with it (up to ~0.004 in a probability with batches of 8 instead of 64);
-               the PyTorch and float32 ONNX runtimes give every text the same values in any batch (1e-5).
+               the float32 PyTorch and ONNX runtimes give every text the same values in any batch (1e-5); in bf16
+               a text's values may move by about 1e-2 with its batch (another padded length, another kernel).
 """
 
 from pathlib import Path
@@ -23,26 +26,30 @@ import torch
 from configuration_cmhl import CMHLConfig
 from data import DataError
 from modeling_cmhl import CMHLForSequenceClassification
+from hardware import autocast
 from transformers import AutoModelForSequenceClassification
 
 OUTPUTS = ("logits", "valence", "arousal", "intensity")  # the graph's output names, in this order
 ONNX_FILES = {"onnx": "model.onnx", "onnx-int8": "model_int8.onnx"}
 RUNTIMES = ("torch", *ONNX_FILES)
+PRECISIONS = ("fp32", "bf16")  # of the PyTorch runtimes (torch, stock); the ONNX graphs are what they were exported as
 MAX_INPUT_TOKENS_KEY = "cmhl_max_input_tokens"  # ONNX metadata: the encoder's position limit (export_onnx.py)
 
 
 class TorchRuntime:
     """The checkpoint in PyTorch (the repository's own class: no remote code runs)."""
 
-    def __init__(self, model_name_or_path: str, device: str | None = None):
+    def __init__(self, model_name_or_path: str, device: str | None = None, precision: str = "fp32"):
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.bf16 = precision == "bf16"
         self.model = CMHLForSequenceClassification.from_pretrained(model_name_or_path).to(self.device).eval()
         self.config = self.model.config
         self.max_input_tokens = self.model.max_input_tokens
 
     @torch.inference_mode()
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        out = self.model(**{name: torch.from_numpy(ids).to(self.device) for name, ids in batch.items()})
+        with autocast(self.device, self.bf16):
+            out = self.model(**{name: torch.from_numpy(ids).to(self.device) for name, ids in batch.items()})
         return {name: getattr(out, name).float().cpu().numpy() for name in OUTPUTS}
 
 
@@ -50,8 +57,9 @@ class StockRuntime:
     """A stock sequence classifier in PyTorch: its logits (B, L); valence, arousal, intensity (B,) NaN. Its config
     is the stock one (`label_names` added, in index order)."""
 
-    def __init__(self, model_name_or_path: str, device: str | None = None):
+    def __init__(self, model_name_or_path: str, device: str | None = None, precision: str = "fp32"):
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.bf16 = precision == "bf16"
         self.model = AutoModelForSequenceClassification.from_pretrained(model_name_or_path).to(self.device).eval()
         self.config = self.model.config
         self.config.label_names = [self.config.id2label[i] for i in range(self.config.num_labels)]
@@ -59,7 +67,8 @@ class StockRuntime:
 
     @torch.inference_mode()
     def __call__(self, batch: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        logits = self.model(**{name: torch.from_numpy(ids).to(self.device) for name, ids in batch.items()}).logits
+        with autocast(self.device, self.bf16):
+            logits = self.model(**{name: torch.from_numpy(ids).to(self.device) for name, ids in batch.items()}).logits
         nan = np.full(len(logits), np.nan, dtype=np.float32)
         return {"logits": logits.float().cpu().numpy(), "valence": nan, "arousal": nan, "intensity": nan}
 
@@ -94,15 +103,20 @@ class OnnxRuntime:
 
 
 def load_runtime(model_name_or_path: str, runtime: str = "torch", device: str | None = None,
-                 threads: int | None = None):
-    """A runtime by name (see the module docstring); `device` applies to PyTorch only, `threads` (intra-op
-    threads per call) to the ONNX runtimes only."""
+                 threads: int | None = None, precision: str = "fp32"):
+    """A runtime by name (see the module docstring); `device` and `precision` (PRECISIONS) apply to PyTorch only,
+    `threads` (intra-op threads per call) to the ONNX runtimes only."""
+    if precision not in PRECISIONS:
+        raise DataError(f"precision: expected one of {PRECISIONS}, got {precision!r}")
     if runtime == "stock":
-        return StockRuntime(model_name_or_path, device)
+        return StockRuntime(model_name_or_path, device, precision)
     if runtime not in RUNTIMES:
         raise DataError(f"runtime: expected one of {RUNTIMES}, got {runtime!r}")
     if runtime == "torch":
-        return TorchRuntime(model_name_or_path, device)
+        return TorchRuntime(model_name_or_path, device, precision)
+    if precision != "fp32":
+        raise DataError(f"--precision {precision}: the ONNX runtimes run the graph as exported (float32, or int8 "
+                        "weights); bf16 is for --runtime torch")
     if device not in (None, "cpu"):
         raise DataError(f"--device {device}: the ONNX runtimes run on the CPU here; use --runtime torch on {device}")
     return OnnxRuntime(model_name_or_path, runtime, threads)

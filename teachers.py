@@ -106,13 +106,13 @@ def _files_digest(path: str) -> str:
 
 
 def fingerprint(kind: str, teachers: list[str], texts: list[str], label_names: list[str], temperature: float,
-                max_length: int) -> str:
+                max_length: int, precision: str = "fp32") -> str:
     """What the targets of `kind` depend on, hashed: every teacher's files, the texts in order, the labels, the
-    temperature (emotion only) and the max length."""
+    temperature (emotion only), the max length and the precision they were scored in."""
     digest = hashlib.sha256()
     settings = {"kind": kind, "teachers": [_files_digest(t) for t in teachers], "labels": label_names,
                 "temperature": temperature if kind == "emotion" else None, "max_length": max_length,
-                "texts": len(texts)}
+                "texts": len(texts), **({"precision": precision} if precision != "fp32" else {})}
     digest.update(json.dumps(settings, sort_keys=True).encode())
     for text in texts:
         digest.update(text.encode("utf-8", "surrogatepass") + b"\0")
@@ -128,11 +128,11 @@ def _temperature_softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
 
 
 def score(check: TeacherCheck, kind: str, texts: list[str], label_names: list[str], temperature: float,
-          max_length: int, batch_size: int = 64) -> dict[str, np.ndarray]:
+          max_length: int, batch_size: int = 64, precision: str = "fp32") -> dict[str, np.ndarray]:
     """One teacher's targets for `texts`: {"probs": (N, L) in this run's label order} or {"valence", "arousal":
     (N,)}, scored with predict.Predictor (sorted, token-budgeted batches)."""
     predictor = Predictor(check.path, max_length=max_length, batch_size=batch_size,
-                          runtime="torch" if check.cmhl else "stock")
+                          runtime="torch" if check.cmhl else "stock", precision=precision)
     out = predictor.outputs(texts)
     if kind == "emotion":
         order = [check.label_names.index(name) for name in label_names]  # by name: column i is label_names[i]
@@ -143,11 +143,12 @@ def score(check: TeacherCheck, kind: str, texts: list[str], label_names: list[st
 
 
 def teacher_targets(kind: str, teachers: list[str], texts: list[str], label_names: list[str], temperature: float,
-                    max_length: int, cache_dir: str | None = None) -> dict[str, np.ndarray]:
-    """The averaged targets of `teachers` for `texts` (see `score`), float32, read from `cache_dir` when these
-    teachers and texts made them before, else scored and (with `cache_dir`) stored there."""
+                    max_length: int, cache_dir: str | None = None, precision: str = "fp32") -> dict[str, np.ndarray]:
+    """The averaged targets of `teachers` for `texts` (see `score`; scored in `precision`, fp32 or bf16 autocast),
+    float32, read from `cache_dir` when these teachers and texts made them before, else scored and (with
+    `cache_dir`) stored there."""
     checks = [check_teacher(path, kind, label_names) for path in teachers]
-    key = fingerprint(kind, teachers, texts, label_names, temperature, max_length)
+    key = fingerprint(kind, teachers, texts, label_names, temperature, max_length, precision)
     cache = Path(cache_dir) / f"{kind}-{key[:32]}.npz" if cache_dir else None
     if cache is not None and cache.is_file():
         with np.load(cache, allow_pickle=False) as stored:
@@ -159,7 +160,7 @@ def teacher_targets(kind: str, teachers: list[str], texts: list[str], label_name
             logger.info(f"{kind} teacher targets read from {cache}")
             return {name: stored[name] for name in stored.files if name != "fingerprint"}
     start = time.time()
-    scored = [score(check, kind, texts, label_names, temperature, max_length) for check in checks]
+    scored = [score(check, kind, texts, label_names, temperature, max_length, precision=precision) for check in checks]
     targets = {name: np.mean([s[name] for s in scored], axis=0).astype(np.float32) for name in scored[0]}
     logger.info(f"{kind} teacher(s) {teachers} scored {len(texts)} texts in {time.time() - start:.0f} s")
     if cache is not None:
@@ -178,15 +179,17 @@ def check_teachers(emotion: list[str] | None, affect: list[str] | None, label_na
 
 
 def add_teacher_columns(train, emotion: list[str] | None, affect: list[str] | None, label_names: list[str],
-                        temperature: float, max_length: int, cache_dir: str | None = None):
+                        temperature: float, max_length: int, cache_dir: str | None = None, precision: str = "fp32"):
     """The training set with the teachers' targets as columns `teacher_probs` (L floats per row),
-    `teacher_valence`, `teacher_arousal` (the model's forward arguments), for the kinds given."""
+    `teacher_valence`, `teacher_arousal` (the model's forward arguments), for the kinds given, scored in
+    `precision` (train.py: the run's own, bf16 autocast where it trains in bf16)."""
     texts = list(train["text"])
     if emotion:
-        probs = teacher_targets("emotion", emotion, texts, label_names, temperature, max_length, cache_dir)["probs"]
+        probs = teacher_targets("emotion", emotion, texts, label_names, temperature, max_length, cache_dir,
+                                precision)["probs"]
         train = train.add_column("teacher_probs", probs.tolist())
     if affect:
-        values = teacher_targets("affect", affect, texts, label_names, temperature, max_length, cache_dir)
+        values = teacher_targets("affect", affect, texts, label_names, temperature, max_length, cache_dir, precision)
         train = train.add_column("teacher_valence", values["valence"].tolist())
         train = train.add_column("teacher_arousal", values["arousal"].tolist())
     return train

@@ -34,6 +34,7 @@ from metrics import CMHLMetrics, softmax
 from model_card import widget_examples, write_model_card
 from modeling_cmhl import CMHLForSequenceClassification, carry_emotion_head, register_auto_classes
 from plots import write_figures
+from hardware import bf16_pays, cores_used_by_others
 from run_checks import (check_checkpoint_labels, check_checkpoint_shapes, check_hub_reachable, check_output_dir,
                         check_run_record, content, resolve_resume, write_run_record)
 from saves import check_save, write_manifest
@@ -217,6 +218,16 @@ class CMHLTrainingArguments(TrainingArguments):
         "help": "Linear warmup: steps, or below 1 a share of all steps (6%%: RoBERTa's GLUE recipe, Liu et al. 2019; "
                 "kept by the recipe study)."})
     logging_steps: float = field(default=50, metadata={"help": "Log the loss and each CMHL term every N steps."})
+    bf16: bool | None = field(default=None, metadata={
+        "help": "bf16 autocast (fp32 weights, bf16 matrix products). Default: on where the hardware computes bf16 "
+                "natively (hardware.bf16_pays: a GPU that supports it, a CPU with AVX-512 BF16 or AMX; 2x per step "
+                "on this project's CPU, BENCHMARKS.md 'Training speed'), fp32 elsewhere. --bf16 false: fp32."})
+    train_sampling_strategy: str = field(default="group_by_length", metadata={
+        "help": "Training batches: 'group_by_length' (default: batches of texts of similar length, shuffled; "
+                "transformers' LengthGroupedSampler; 96%% of the tokens a step processes are real against 50%% for "
+                "'random', BENCHMARKS.md 'Training speed'), 'random' (the stock Trainer's), 'sequential', "
+                "'batch_rebalance'.",
+        "choices": ["random", "sequential", "group_by_length", "batch_rebalance"]})
     overwrite_output_dir: bool = field(default=False, metadata={
         "help": "Train into a non-empty --output_dir that holds another run (its checkpoint-* folders are removed, "
                 "so that `--resume_from_checkpoint last` can never pick them up). Without it such a folder is refused, "
@@ -232,8 +243,14 @@ class CMHLTrainingArguments(TrainingArguments):
         for name in ("per_device_train_batch_size", "per_device_eval_batch_size", "gradient_accumulation_steps"):
             if getattr(self, name) < 1:
                 raise DataError(f"--{name}: expected a whole number >= 1, got {getattr(self, name)}")
-        if not torch.cuda.is_available() and not (torch.backends.mps.is_available()):
+        device = ("cpu" if self.use_cpu else "cuda" if torch.cuda.is_available()
+                  else "mps" if torch.backends.mps.is_available() else "cpu")
+        if device == "cpu":
             self.dataloader_pin_memory = False  # nothing to pin for: quiets the dataloader's warning on every CPU run
+        if self.bf16 is None:  # the default: bf16 where the hardware has the units for it (hardware.py)
+            self.bf16 = not self.fp16 and bf16_pays(device)
+        if self.bf16 and device == "cpu":
+            self.use_cpu = True  # TrainingArguments refuses bf16 without a bf16 GPU unless told it runs on the CPU
         super().__post_init__()
 
 
@@ -405,8 +422,10 @@ def tokenize(splits: dict, tokenizer, data_args: DataArguments, training_args) -
 
 def write_card(trainer, tokenizer, model_args, data_args, training_args, eval_metrics, test_metrics,
                figures: dict) -> Path:
-    """The model card, with widget outputs predicted by the trained model itself."""
-    classifier = pipeline("text-classification", model=trainer.model, tokenizer=tokenizer, device=trainer.model.device)
+    """The model card, with widget outputs predicted by the trained model itself, in float32 as the Hub serves it
+    (a bf16 run's model comes out of Trainer with its forward wrapped in autocast: unwrapped here)."""
+    model = trainer.accelerator.unwrap_model(trainer.model, keep_fp32_wrapper=False)
+    classifier = pipeline("text-classification", model=model, tokenizer=tokenizer, device=model.device)
     state = trainer.state
     summary = (f"`train.py` with the stock Trainer: {state.global_step} optimizer steps ({state.epoch:.2f} epochs over "
                f"{len(trainer.train_dataset)} examples), batch "
@@ -424,12 +443,23 @@ def write_card(trainer, tokenizer, model_args, data_args, training_args, eval_me
                             lexicon_source=Path(data_args.lexicon_file).name if data_args.lexicon_file else None)
 
 
-def warn_if_pinned_to_one_thread() -> None:
-    """`accelerate launch --cpu` sets OMP_NUM_THREADS=1 for its process unless given --num_cpu_threads_per_process:
-    on a 2-core machine a step then takes about 1.5x as long (issue 29). Say so, with the fix."""
+def warn_about_cpu_threads() -> None:
+    """On a CPU, a step is fastest with one thread per core that nothing else uses (BENCHMARKS.md "Training speed").
+    Say so, with the fix, when this run has fewer threads than free cores (`accelerate launch --cpu` pins one thread
+    unless given --num_cpu_threads_per_process) or more (other processes busy on the cores)."""
+    if torch.cuda.is_available():
+        return
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     processes = int(os.environ.get("LOCAL_WORLD_SIZE", os.environ.get("WORLD_SIZE", "1")))
-    if not torch.cuda.is_available() and torch.get_num_threads() == 1 and cores // processes > 1:
+    threads = torch.get_num_threads()
+    used, busy = cores_used_by_others()
+    free = max(1, int(cores - used + 0.5) // processes)
+    if threads > free:
+        logger.warning(f"other processes are using about {used:.1f} of the {cores} cores ({', '.join(busy)}): with "
+                       f"{threads} threads each step waits for the thread that shares a core (measured: 3.1x slower "
+                       f"per step with one of 2 cores busy). Stop them, or run with OMP_NUM_THREADS={free}; timings "
+                       "taken now are not this machine's speed")
+    elif threads == 1 and cores // processes > 1:
         logger.warning(f"training on 1 CPU thread of {cores} cores (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
                        "as `accelerate launch --cpu` sets it): add `--num_cpu_threads_per_process "
                        f"{cores // processes}` to the launcher, or run `python train.py ...`")
@@ -470,6 +500,8 @@ def parse_arguments(argv: list[str]):
         # CPU DDP (gloo), and it reads this before any flag could be changed.
         os.environ.setdefault("ACCELERATE_USE_CPU", "true")
     parser = HfArgumentParser((ModelArguments, DataArguments, CMHLArguments, CMHLTrainingArguments))
+    bf16 = parser._option_string_actions["--bf16"]  # default None (= by hardware): HfArgumentParser then wants a
+    bf16.nargs, bf16.const = "?", True              # value; a bare --bf16 means true, as for the stock flag
     try:
         if len(argv) == 1 and argv[0].endswith(".json"):
             return parser.parse_json_file(argv[0])
@@ -498,7 +530,7 @@ def main(argv: list[str]) -> dict:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
                         if training_args.should_log else logging.WARNING)
     check_hub_reachable(model_args, data_args)
-    warn_if_pinned_to_one_thread()
+    warn_about_cpu_threads()
     set_seed(training_args.seed)
     training_args.label_names = LABEL_NAMES
 
@@ -555,7 +587,8 @@ def main(argv: list[str]) -> dict:
         if data_args.emotion_teacher or data_args.affect_teacher:  # every training text scored once, here
             splits["train"] = add_teacher_columns(
                 splits["train"], data_args.emotion_teacher, data_args.affect_teacher, label_names,
-                model.config.distillation_temperature, data_args.max_seq_length, data_args.teacher_cache_dir)
+                model.config.distillation_temperature, data_args.max_seq_length, data_args.teacher_cache_dir,
+                "bf16" if training_args.bf16 else "fp32")
         model.config.trained_heads = trained_heads(model.config, splits["train"])
         if model.config.no_emotion_threshold is not None:  # chosen for the weights this run changes
             logger.warning(f"{model_args.model_name_or_path}: its no-emotion threshold was chosen for its own weights; "

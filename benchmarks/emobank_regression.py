@@ -38,6 +38,7 @@ from data import AffectSpec, load_affect  # noqa: E402
 from loss import NO_EMOTION  # noqa: E402
 from modeling_cmhl import CMHLForSequenceClassification  # noqa: E402
 from metrics import pearson  # noqa: E402
+from hardware import bf16_pays  # noqa: E402
 from saves import write_manifest  # noqa: E402
 
 
@@ -68,6 +69,10 @@ def main(argv=None):
     parser.add_argument("--learning_rate", type=float, default=5e-5)
     parser.add_argument("--max_seq_length", type=int, default=128)
     parser.add_argument("--pooling", choices=["cls", "mean"], default="cls", help="module docstring")
+    parser.add_argument("--bf16", choices=["auto", "true", "false"], default="auto",
+                        help="bf16 autocast; auto (default): where the hardware has bf16 units, as train.py does")
+    parser.add_argument("--train_sampling_strategy", default="group_by_length", choices=["random", "group_by_length"],
+                        help="training batches, as train.py's default (length-grouped: little padding)")
     parser.add_argument("--no_test", action="store_true",
                         help="for settings still being chosen: score EmoBank dev only, leave test unread")
     parser.add_argument("--results_dir", type=Path, default=REPO / "benchmarks" / "results" / "dimensional")
@@ -106,12 +111,15 @@ def main(argv=None):
                                                             contradiction_weight=0,
                                                             trained_heads=["valence", "arousal"])
         label_names, metrics = ["labels", "valence_labels", "arousal_labels"], head_metrics
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    bf16 = bf16_pays(device) if args.bf16 == "auto" else args.bf16 == "true"
     training_args = TrainingArguments(
         output_dir=str(output_dir), num_train_epochs=args.epochs, per_device_train_batch_size=args.batch_size,
         per_device_eval_batch_size=64, learning_rate=args.learning_rate,
         warmup_steps=args.warmup_steps, eval_strategy="epoch", save_strategy="epoch",
         load_best_model_at_end=True, metric_for_best_model="mean_pearson", save_total_limit=1, seed=args.seed,
-        logging_steps=50, report_to="none", label_names=label_names)
+        logging_steps=50, report_to="none", label_names=label_names, bf16=bf16, use_cpu=bf16 and device == "cpu",
+        train_sampling_strategy=args.train_sampling_strategy)
     trainer = Trainer(model=model, args=training_args, train_dataset=data["train"], eval_dataset=data["validation"],
                       processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
                       compute_metrics=metrics)

@@ -189,10 +189,12 @@ def run_cell(cell: str, seed: int, args) -> dict:
     start = time.time()
     subprocess.run(command, check=True, cwd=REPO)
     results = json.loads((output_dir / "all_results.json").read_text())
+    training = json.loads((output_dir / "cmhl_run.json").read_text())["training"]  # train.py's resolved defaults
     for checkpoint in output_dir.glob("checkpoint-*"):
         shutil.rmtree(checkpoint)
     return {"cell": cell, "seed": seed, "tag": args.tag, "cmhl_settings": {**json.loads(args.cmhl), **CELLS[cell]},
             "wall_seconds": round(time.time() - start, 1), "resumed": resumed,
+            "bf16": training["bf16"], "train_sampling_strategy": training["train_sampling_strategy"],
             "command": portable(command), "train_command": portable_words(command), "machine": f"{platform.machine()}, {torch.get_num_threads()} threads",
             "torch": torch.__version__, "transformers": transformers.__version__, "results": results}
 

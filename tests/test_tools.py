@@ -101,7 +101,8 @@ def test_predict_file(trained_checkpoint, tmp_path):
     source.write_text("\n".join(texts) + "\n", encoding="utf-8")
     output = tmp_path / "out.csv"
     run = subprocess.run([sys.executable, str(REPO / "predict.py"), "--model_name_or_path", str(trained_checkpoint),
-                          "--input_file", str(source), "--output_file", str(output), "--batch_size", "2"],
+                          "--input_file", str(source), "--output_file", str(output), "--batch_size", "2",
+                          "--precision", "fp32"],  # float32: the same values in any batch (bf16: test_speed_defaults)
                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stderr[-2000:]
     assert "5/5" in run.stderr  # the progress bar counted every text
@@ -218,6 +219,8 @@ def test_a_quality_cell_resumes_and_never_trains_over_a_finished_run(tmp_path, m
         out = tmp_path / "runs" / "t-plain-seed7"
         (out / "checkpoint-500").mkdir(parents=True)
         (out / "all_results.json").write_text(json.dumps({"eval_macro_f1": 0.5}))
+        (out / "cmhl_run.json").write_text(json.dumps({"training": {"bf16": "True",
+                                                                    "train_sampling_strategy": "group_by_length"}}))
 
     monkeypatch.setattr(quality.subprocess, "run", fake_train)
     args = quality.argparse.Namespace(
@@ -230,6 +233,7 @@ def test_a_quality_cell_resumes_and_never_trains_over_a_finished_run(tmp_path, m
     line = commands[0]
     assert line[line.index("--resume_from_checkpoint") + 1] == "last" and "--test_file" not in line
     assert record["resumed"] and record["results"] == {"eval_macro_f1": 0.5}
+    assert (record["bf16"], record["train_sampling_strategy"]) == ("True", "group_by_length")  # as train.py resolved
     assert not list((tmp_path / "runs" / "t-plain-seed7").glob("checkpoint-*"))  # removed once recorded
     with pytest.raises(SystemExit, match="holds a finished run but t-plain-seed7.json is missing"):
         quality.run_cell("plain", 7, args)  # the record was lost: the finished model is not trained over
