@@ -15,6 +15,7 @@ from pathlib import Path
 import gradio as gr
 import numpy as np
 
+import entry
 import plots
 from data import DataError
 from predict import Predictor
@@ -93,21 +94,39 @@ def build_demo(model_name_or_path: str) -> gr.Blocks:
     return demo
 
 
+def port_number(value: str) -> int:
+    """argparse type of --port (and $GRADIO_SERVER_PORT): a TCP port, 1-65535."""
+    try:
+        port = int(value)
+    except ValueError:
+        port = 0
+    if not 1 <= port <= 65535:
+        raise DataError(f"--port / GRADIO_SERVER_PORT: expected a port number 1-65535, got {value!r}")
+    return port
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model_name_or_path", default=os.environ.get("CMHL_MODEL"),
                         help="CMHL checkpoint folder or Hub id (default: $CMHL_MODEL)")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME", "127.0.0.1"))
-    parser.add_argument("--port", type=int, default=int(os.environ.get("GRADIO_SERVER_PORT", "7860")))
+    parser.add_argument("--port", default=os.environ.get("GRADIO_SERVER_PORT", "7860"),
+                        help="TCP port (default: $GRADIO_SERVER_PORT, else 7860)")
     args = parser.parse_args(argv)
     if not args.model_name_or_path:
         parser.error("give --model_name_or_path or set CMHL_MODEL")
+    port = port_number(args.port)
+    demo = build_demo(args.model_name_or_path)  # a folder that is not one whole save: a DataError, one line
     try:
-        demo = build_demo(args.model_name_or_path)
-    except DataError as error:  # a folder that is not one whole save, a config that fails its checks, ...
-        parser.exit(2, f"error: {error}\n")
-    demo.launch(server_name=args.host, server_port=args.port, share=False)
+        demo.launch(server_name=args.host, server_port=port, share=False)
+    except OSError as error:  # gradio's "Cannot find empty port": the port is taken
+        raise DataError(f"--port {port}: cannot serve there ({str(error).splitlines()[0]}); another program uses "
+                        "it? give another --port") from None
+
+
+def cli(argv=None) -> None:
+    entry.run(lambda: main(argv), interrupted="the demo page stopped")
 
 
 if __name__ == "__main__":
-    main()
+    cli()

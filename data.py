@@ -13,7 +13,6 @@ import argparse
 import csv
 import json
 import math
-import os
 import re
 import sys
 from collections import Counter
@@ -51,6 +50,21 @@ csv.field_size_limit(sys.maxsize)  # a text may be long; the model truncates, th
 _SNIFF_BYTES = 1 << 20
 
 
+def check_plain_text(path: Path, head: bytes) -> None:
+    """The first bytes of a file a tool reads as text: gzip, UTF-16/32 and other binary content is an error saying
+    what the file is, before any line is read as garbage."""
+    if head.startswith(b"\x1f\x8b"):
+        raise DataError(f"{path}: is gzip-compressed; decompress it first (gunzip -k {path.name})")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head[:512]:
+        kind = "UTF-16 or UTF-32 text" if head.startswith((b"\xff\xfe", b"\xfe\xff")) or head[1:2] == b"\x00" or \
+            head[:1] == b"\x00" else "binary (it holds NUL bytes)"
+        raise DataError(f"{path}: is {kind}, not UTF-8 text; save it as UTF-8 (e.g. iconv -f UTF-16 -t UTF-8)")
+    for magic, kind in ((b"PK\x03\x04", "a zip archive (an .xlsx workbook?)"), (b"PAR1", "Parquet")):
+        if head.startswith(magic) and path.suffix.lower() != ".parquet":
+            raise DataError(f"{path}: is {kind}, not text; give the file in a text format (.csv, .tsv, .jsonl) or "
+                            "with its own extension")
+
+
 def read_lines(path: Path):
     """Yield (line number, line without its ending) for every line of a UTF-8 text file, streaming.
 
@@ -59,6 +73,7 @@ def read_lines(path: Path):
     with its number; every line is yielded, empty ones included, so numbers are the editor's."""
     with open(path, "rb") as handle:
         head = handle.read(_SNIFF_BYTES)
+        check_plain_text(path, head)
         separator = b"\r" if b"\n" not in head and b"\r" in head else b"\n"
         lone_cr, lone_lf = re.search(rb"\r(?!\n)", head), re.search(rb"(?<!\r)\n", head)
         if lone_cr and lone_lf:  # CR-only lines with an LF inside one: the lines a person sees are the CR ones
@@ -273,20 +288,30 @@ def _label_kind(label) -> str:
 
 
 def _label_index(row: Row, label_names: list[str]) -> int:
+    """A row's label as an index into `label_names`, compared as the user wrote it: a label that is one of the names
+    is that name (so with --class_names 1,0 the label "1" is the name "1", index 0); a whole number is an index only
+    when no name is itself a number (else it would be read one way here and the other way by a reader of the names);
+    a name that matches one of the names but for case or spaces is an error that says so."""
     label = row.label
     if isinstance(label, bool) or not isinstance(label, (int, str)):
         raise DataError(f"{row.where}: label {label!r} is neither a name nor an index")
-    if isinstance(label, str) and label.strip().lstrip("-").isdigit():
-        label = int(label)
-    if isinstance(label, int):
-        if not 0 <= label < len(label_names):
-            raise DataError(f"{row.where}: label index {label} is out of range 0..{len(label_names) - 1} "
+    written = label.strip() if isinstance(label, str) else str(label)
+    if written in label_names:
+        return label_names.index(written)
+    numeric_names = [name for name in label_names if name.strip().lstrip("-").isdigit()]
+    if written.lstrip("-").isdigit():
+        if numeric_names:
+            raise DataError(f"{row.where}: label {written!r} is not one of the names {label_names}, and with names that "
+                            "are numbers it is not read as an index; give each row's label as one of the names")
+        index = int(written)
+        if not 0 <= index < len(label_names):
+            raise DataError(f"{row.where}: label index {index} is out of range 0..{len(label_names) - 1} "
                             f"for labels {label_names}")
-        return label
-    if label not in label_names:
-        raise DataError(f"{row.where}: unknown label {label!r}; expected one of {label_names} "
-                        "(or name the labels with --class_names)")
-    return label_names.index(label)
+        return index
+    alike = [name for name in label_names if name.strip().casefold() == written.casefold()]
+    hint = f"; {alike[0]!r} differs from it only by case or spaces" if alike else ""
+    raise DataError(f"{row.where}: unknown label {label!r}; expected one of {label_names}{hint} (or name the labels "
+                    "with --class_names)")
 
 
 def _target(row: Row, name: str) -> float:
@@ -388,32 +413,6 @@ def load_splits(files: dict, dataset_name: str | None, label_names: list[str] | 
         if absent:
             log(f"warning: {sources[split]}: no example of label(s) {absent}; their F1 is undefined there")
     return splits, label_names
-
-
-def refuse_overwrite(outputs, inputs):
-    """Stop before a tool writes over something it reads: an output (file or folder) that is one of the
-    inputs, compared as files (the same inode, however the path is spelled: `./x`, `a/../x`, a link), not as
-    strings. outputs, inputs: paths; None entries and paths that do not exist (a Hub id) are skipped."""
-    inputs = [Path(p) for p in inputs if p is not None and Path(p).exists()]
-    for output in (Path(p) for p in outputs if p is not None):
-        for source in inputs:
-            if output.exists() and os.path.samefile(output, source):
-                raise DataError(f"{output}: this output is also an input ({source}); refusing to write over it. "
-                                "Choose another output path")
-
-
-def run_tool(main) -> None:
-    """Run a command-line tool's `main()`, a user's mistake ending in one line and exit 2, not a traceback: a
-    DataError (a file, line or field and what was expected), or an OSError (a model the Hub could not serve, a path
-    the system refuses)."""
-    try:
-        main()
-    except DataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    except OSError as error:
-        print(f"error: {str(error).splitlines()[0] if str(error) else error!r}", file=sys.stderr)
-        sys.exit(2)
 
 
 def positive_int(value: str) -> int:

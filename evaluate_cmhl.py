@@ -29,101 +29,14 @@ from pathlib import Path
 
 import numpy as np
 
-from data import (DataError, Row, check_header, delimited_records, positive_int, read_file, refuse_overwrite,
-                  run_tool)
+import entry
+from corpora import LabelMapping, read_rows
+from data import DataError, Row, positive_int
 from metrics import (classification_metrics, contradiction_rate, detection_metrics, expected_calibration_error,
                      valence_agreement)
-import plots
+from outputs import Output, write_json
 from plots import write_figures
 from predict import Predictor
-from saves import holds_save
-
-
-def read_rows(path: Path, column_names: list[str] | None) -> list[Row]:
-    """Rows of a labelled file; with `column_names`, a header-less CSV/TSV whose columns they name."""
-    if not column_names:
-        return read_file(path)
-    check_header(path, column_names, 0)
-    if path.suffix not in (".csv", ".tsv") or "text" not in column_names or "label" not in column_names:
-        raise DataError(f"{path}: --column_names is for header-less .csv/.tsv files and must name 'text' and "
-                        f"'label', got {column_names}")
-    rows = []
-    for number, record in delimited_records(path):  # quoting as data.delimited_records: one record a line
-        where = f"{path}, line {number}"
-        if len(record) != len(column_names):
-            raise DataError(f"{where}: expected {len(column_names)} columns {column_names}, got {len(record)}")
-        values = dict(zip(column_names, record))
-        rows.append(Row(where, values["text"], values["label"]))
-    if not rows:
-        raise DataError(f"{path}: the file holds no rows")
-    return rows
-
-
-class LabelMapping:
-    """A corpus's labels -> the model's labels, from a mapping file (see the module docstring)."""
-
-    def __init__(self, path: Path, model_labels: list[str]):
-        try:
-            spec = json.loads(Path(path).read_bytes().decode("utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
-            raise DataError(f"{path}: expected a UTF-8 JSON mapping file ({error})") from None
-        if not isinstance(spec, dict):
-            raise DataError(f"{path}: expected a JSON object with 'mapping' (see evaluate_cmhl.py), got "
-                            f"{type(spec).__name__}")
-        self.path, self.mapping = path, spec.get("mapping")
-        self.excluded = set(spec.get("excluded", []))
-        self.source_labels = spec.get("source_labels")
-        self.separator = spec.get("separator")
-        self.no_emotion = set(spec.get("no_emotion", []))
-        if not isinstance(self.mapping, dict) or not self.mapping:
-            raise DataError(f"{path}: expected a non-empty object under 'mapping'")
-        for key, expected in (("excluded", list), ("source_labels", (list, type(None))), ("separator", (str, type(None))),
-                              ("no_emotion", list)):
-            if not isinstance(spec.get(key, [] if key in ("excluded", "no_emotion") else None), expected):
-                raise DataError(f"{path}: '{key}' must be {'a list' if key != 'separator' else 'a string'}, got "
-                                f"{spec[key]!r}")
-        if not self.no_emotion <= self.excluded:
-            raise DataError(f"{path}: 'no_emotion' labels {sorted(self.no_emotion - self.excluded)} must also be "
-                            "'excluded' (they have no emotion label of the model)")
-        wrong = sorted({v for v in self.mapping.values() if v not in model_labels})
-        if wrong:
-            raise DataError(f"{path}: mapping targets {wrong} are not labels of the model {model_labels}")
-        both = sorted(self.excluded & set(self.mapping))
-        if both:
-            raise DataError(f"{path}: labels {both} are both mapped and excluded")
-        self.model_index = {name: i for i, name in enumerate(model_labels)}
-
-    def source_names(self, row: Row) -> list[str]:
-        """The corpus's label names of one row (ids resolved, multi-label cells split)."""
-        raw = row.label
-        cells = str(raw).split(self.separator) if self.separator and isinstance(raw, str) else [raw]
-        names = []
-        for cell in cells:
-            cell = str(cell).strip()
-            if self.source_labels is not None and cell.lstrip("-").isdigit():
-                index = int(cell)
-                if not 0 <= index < len(self.source_labels):
-                    raise DataError(f"{row.where}: label id {index} outside 0..{len(self.source_labels) - 1} "
-                                    f"of 'source_labels' in {self.path}")
-                cell = self.source_labels[index]
-            if cell not in self.mapping and cell not in self.excluded:
-                raise DataError(f"{row.where}: label {cell!r} is neither mapped nor excluded in {self.path}")
-            names.append(cell)
-        return names
-
-    def is_no_emotion(self, row: Row) -> bool:
-        """Whether every label of the row is one of the mapping's "no_emotion" labels (GoEmotions: neutral alone)."""
-        return bool(self.no_emotion) and set(self.source_names(row)) <= self.no_emotion
-
-    def __call__(self, row: Row) -> tuple[int | None, str]:
-        """(model label index, "counted") or (None, why the row is not counted)."""
-        names = self.source_names(row)
-        if any(name in self.excluded for name in names):
-            return None, "has an excluded label"
-        targets = {self.mapping[name] for name in names}
-        if len(targets) > 1:
-            return None, "maps to several labels"
-        return self.model_index[targets.pop()], "counted"
 
 
 def evaluate(predictor: Predictor, rows: list[Row], mapping: LabelMapping, batch_size: int = 64) -> dict:
@@ -153,7 +66,7 @@ def evaluate(predictor: Predictor, rows: list[Row], mapping: LabelMapping, batch
     results["contradiction_rate"] = contradiction_rate(kept["probabilities"], pairs, config.contradiction_threshold)
     results["contradiction_rate_all_texts"] = contradiction_rate(arrays["probabilities"], pairs,
                                                                  config.contradiction_threshold)
-    if has_circumplex:
+    if has_circumplex and config.head_is_trained("valence"):  # an untrained head's sign says nothing
         results["valence_agreement"] = valence_agreement(kept["valence"], predicted,
                                                          np.array(config.circumplex_targets()[0]))
     if mapping.no_emotion:
@@ -180,6 +93,18 @@ def no_emotion_results(predictor: Predictor, rows: list[Row], mapping: LabelMapp
     return results
 
 
+RESULTS_FILE = "cross_domain_results.json"
+
+
+def earlier_evaluation(folder: Path) -> str | None:
+    """Why `folder` may not be replaced by a new evaluation (None: it holds only an earlier one)."""
+    if not (folder / RESULTS_FILE).is_file():
+        return f"it holds no earlier evaluation ({RESULTS_FILE}); give a new folder"
+    if any(folder.glob("*.safetensors")) or any(folder.glob("*.onnx")):
+        return "it holds a model; write the evaluation into a folder of its own"
+    return None
+
+
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model_name_or_path", required=True, help="CMHL checkpoint folder or Hub id")
@@ -195,33 +120,31 @@ def main(argv=None) -> dict:
     parser.add_argument("--overwrite_output_dir", action="store_true",
                         help="replace the results and figures of an earlier evaluation in --output_dir")
     args = parser.parse_args(argv)
-    refuse_overwrite([args.output_dir, args.output_dir / "cross_domain_results.json", *plots.figure_paths(args.output_dir)],
-                     [args.test_file, args.label_mapping, args.model_name_or_path])
-    if holds_save(args.output_dir, args.model_name_or_path):  # its card links the figures this would replace
-        raise DataError(f"--output_dir {args.output_dir}: holds a checkpoint (the one read, or a run's); write the "
-                        f"evaluation into a folder of its own (e.g. {args.output_dir / 'cross_domain'})")
-    if args.output_dir.exists() and not args.output_dir.is_dir():
-        raise DataError(f"--output_dir {args.output_dir}: is a file; expected a folder")
-    earlier = [p.name for p in (args.output_dir / "cross_domain_results.json", *plots.figure_paths(args.output_dir))
-               if p.exists()]
-    if earlier and not args.overwrite_output_dir:
-        raise DataError(f"--output_dir {args.output_dir}: holds an earlier evaluation ({earlier[:3]}); give a new "
-                        "folder, or --overwrite_output_dir to replace it")
-    rows = read_rows(args.test_file, args.column_names.split(",") if args.column_names else None)
-    if args.max_samples:
-        rows = rows[:args.max_samples]
-    predictor = Predictor(args.model_name_or_path, max_length=args.max_length, batch_size=args.batch_size,
-                          max_batch_tokens=args.max_batch_tokens)
-    mapping = LabelMapping(args.label_mapping, predictor.label_names)
-    results, arrays = evaluate(predictor, rows, mapping, args.batch_size)
-    results.update(model=args.model_name_or_path, test_file=str(args.test_file), label_mapping=str(args.label_mapping))
-    figures = write_figures(args.output_dir, arrays["probabilities"], arrays["valence"], arrays["arousal"],
-                            arrays["labels"], predictor.config, args.test_file.name)
-    results["figures"] = {key: path.name for key, path in figures.items()}
-    (args.output_dir / "cross_domain_results.json").write_text(json.dumps(results, indent=2))
+    output = Output(args.output_dir, "folder", flag="--output_dir", overwrite=args.overwrite_output_dir,
+                    inputs=[args.test_file, args.label_mapping, args.model_name_or_path],
+                    replaceable=earlier_evaluation, tool="another evaluate_cmhl.py")
+    with output:  # locked now; the results go into a staging folder, renamed into place at the end
+        rows = read_rows(args.test_file, args.column_names.split(",") if args.column_names else None)
+        if args.max_samples:
+            rows = rows[:args.max_samples]
+        predictor = Predictor(args.model_name_or_path, max_length=args.max_length, batch_size=args.batch_size,
+                              max_batch_tokens=args.max_batch_tokens)
+        mapping = LabelMapping(args.label_mapping, predictor.label_names)
+        results, arrays = evaluate(predictor, rows, mapping, args.batch_size)
+        results.update(model=args.model_name_or_path, test_file=str(args.test_file),
+                       label_mapping=str(args.label_mapping))
+        figures = write_figures(output.staging, arrays["probabilities"], arrays["valence"], arrays["arousal"],
+                                arrays["labels"], predictor.config, args.test_file.name)
+        results["figures"] = {key: path.name for key, path in figures.items()}
+        write_json(output.staging / RESULTS_FILE, results)
     print(json.dumps(results, indent=2))
     return results
 
 
+def cli(argv=None) -> None:
+    entry.run(lambda: main(argv), interrupted="nothing was written (the results are written whole at the end); run the "
+              "same command again")
+
+
 if __name__ == "__main__":
-    run_tool(main)
+    cli()

@@ -17,8 +17,6 @@ output, and for int8 the share of texts whose predicted label PyTorch agrees wit
 
 import argparse
 import json
-import shutil
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -27,12 +25,15 @@ import torch
 from torch.export import Dim
 from transformers import AutoTokenizer
 
-from data import DataError, positive_int, read_lines, refuse_overwrite, run_tool
-from saves import check_save, holds_save, write_manifest
+import entry
+from data import DataError, positive_int, read_lines
+from outputs import Output, write_json
+from saves import check_save, write_manifest
 from metrics import softmax
 from modeling_cmhl import CMHLForSequenceClassification
 from runtimes import MAX_INPUT_TOKENS_KEY, ONNX_FILES, OUTPUTS, OnnxRuntime, TorchRuntime
 
+MIN_OPSET = 18  # torch.onnx.export(dynamo=True) writes this opset and above
 TOLERANCE = 1e-4  # float32 graph: largest allowed |difference| from PyTorch of probabilities and dimensional heads
 INT8_MIN_AGREEMENT = 0.95  # int8 graph: least share of check texts with PyTorch's label (its F1 cost: BENCHMARKS.md)
 
@@ -63,24 +64,20 @@ class _Heads(torch.nn.Module):
         return tuple(getattr(out, name) for name in OUTPUTS)
 
 
-def clear_output_dir(output_dir: Path, overwrite: bool, model_name_or_path: str):
-    """An export goes into a new or empty folder, or (with `overwrite`) one that held an earlier export, removed
-    whole first, so that no graph, config or tokenizer of another model is left beside the new ones. Never the
-    folder of the checkpoint it reads."""
-    if output_dir.exists() and not output_dir.is_dir():
-        raise DataError(f"--output_dir {output_dir}: is a file; expected a folder")
-    if not output_dir.is_dir() or not any(output_dir.iterdir()):
-        return
-    held = sorted(p.name for p in output_dir.iterdir())
-    if holds_save(output_dir, model_name_or_path) or (output_dir / "model.safetensors").exists():
-        raise DataError(f"--output_dir {output_dir}: holds a checkpoint ({held[:4]}); export into a folder of its own")
-    if not overwrite:
-        raise DataError(f"--output_dir {output_dir}: is not empty ({held[:5]}); give a new folder, or "
-                        "--overwrite_output_dir to replace the earlier export there")
+def earlier_export(folder: Path) -> str | None:
+    """Why `folder` may not be replaced by a new export (None: it holds an earlier export only)."""
+    held = sorted(p.name for p in folder.iterdir())
+    if any(folder.glob("*.safetensors")) or (folder / "pytorch_model.bin").exists():
+        return f"it holds a checkpoint ({held[:4]}); export into a folder of its own"
     if not any(name.endswith(".onnx") or name == "onnx_check.json" for name in held):
-        raise DataError(f"--overwrite_output_dir: {output_dir} holds no earlier export ({held[:5]}) and is not "
-                        "removed; give a new folder")
-    shutil.rmtree(output_dir)
+        return f"it holds no earlier export ({held[:5]}); give a new folder"
+    return None
+
+
+def graph_opset(path: Path) -> int:
+    """The default-domain opset a saved graph declares."""
+    graph = onnx.load(str(path), load_external_data=False)
+    return next(entry.version for entry in graph.opset_import if entry.domain in ("", "ai.onnx"))
 
 
 def export(model_name_or_path: str, output_dir: Path, opset: int = 18, quantize: bool = False) -> list[Path]:
@@ -88,7 +85,6 @@ def export(model_name_or_path: str, output_dir: Path, opset: int = 18, quantize:
     returns the graphs' paths."""
     model = CMHLForSequenceClassification.from_pretrained(model_name_or_path, dtype=torch.float32).eval()
     tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
-    output_dir.mkdir(parents=True, exist_ok=True)
     sample = tokenizer(["a first example text", "a second"], padding=True, return_tensors="pt")
     names = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in sample]
     batch, sequence = Dim("batch"), Dim("sequence")
@@ -98,6 +94,9 @@ def export(model_name_or_path: str, output_dir: Path, opset: int = 18, quantize:
                                 output_names=list(OUTPUTS), opset_version=opset, dynamo=True,
                                 dynamic_shapes={name: {0: batch, 1: sequence} for name in names})
     program.save(str(path))
+    if graph_opset(path) != opset:  # the exporter may raise the opset by itself: never hand over another than asked
+        raise DataError(f"--opset {opset}: the exporter wrote opset {graph_opset(path)}; give --opset "
+                        f"{graph_opset(path)} (torch's exporter writes opset {MIN_OPSET} and above)")
     if model.max_input_tokens is not None:  # the graph keeps the first N tokens; predict.py truncates to N
         graph = onnx.load(str(path))
         onnx.helper.set_model_props(graph, {MAX_INPUT_TOKENS_KEY: str(model.max_input_tokens)})
@@ -149,32 +148,45 @@ def main(argv=None) -> dict:
     parser.add_argument("--overwrite_output_dir", action="store_true",
                         help="replace a non-empty --output_dir that holds an earlier export (removed whole first)")
     args = parser.parse_args(argv)
-    refuse_overwrite([args.output_dir, *(args.output_dir / f for f in (*ONNX_FILES.values(), "config.json"))],
-                     [args.model_name_or_path, args.check_file])
+    if args.opset < MIN_OPSET:
+        raise DataError(f"--opset {args.opset}: torch's exporter (torch.onnx.export, dynamo=True) writes opset "
+                        f"{MIN_OPSET} and above; give --opset {MIN_OPSET} or higher")
+    output = Output(args.output_dir, "folder", flag="--output_dir", overwrite=args.overwrite_output_dir,
+                    inputs=[args.model_name_or_path, args.check_file], replaceable=earlier_export,
+                    tool="another export_onnx.py")
     check_save(args.model_name_or_path)  # one whole save: config, weights, tokenizer
     texts = read_texts(args.check_file, args.check_samples) if args.check_file else None  # before any export
-    clear_output_dir(args.output_dir, args.overwrite_output_dir, args.model_name_or_path)
-    paths = export(args.model_name_or_path, args.output_dir, args.opset, args.quantize)
-    report = {"onnx": [str(p) for p in paths]}
-    failures = []
-    if texts:
-        report.update(texts=len(texts), tolerance=TOLERANCE, int8_min_agreement=INT8_MIN_AGREEMENT)
-        for runtime in list(ONNX_FILES)[:len(paths)]:
-            report[runtime] = compare(args.output_dir, args.model_name_or_path, texts, runtime)
-            if runtime == "onnx" and max(report[runtime]["max_diff"].values()) > TOLERANCE:
-                failures.append(f"ONNX and PyTorch differ by up to {max(report[runtime]['max_diff'].values()):.2e} "
-                                f"> {TOLERANCE}")
-            if runtime == "onnx-int8" and report[runtime]["label_agreement"] < INT8_MIN_AGREEMENT:
-                failures.append(f"int8 ONNX gives PyTorch's label on {report[runtime]['label_agreement']:.0%} of the "
-                                f"check texts < {INT8_MIN_AGREEMENT:.0%}")
-        report["ok"] = not failures
-    (args.output_dir / "onnx_check.json").write_text(json.dumps(report, indent=2))
-    write_manifest(args.output_dir)  # the export's parts by content: a stale graph beside them is refused on load
-    print(json.dumps(report))
-    if failures:
-        sys.exit("; ".join(failures))
+    with output:  # locked now; the export is staged and renamed into place only when every check passed
+        paths = export(args.model_name_or_path, output.staging, args.opset, args.quantize)
+        report = {"onnx": [str(output.path / p.name) for p in paths]}
+        failures = []
+        if texts:
+            report.update(texts=len(texts), tolerance=TOLERANCE, int8_min_agreement=INT8_MIN_AGREEMENT)
+            for runtime in list(ONNX_FILES)[:len(paths)]:
+                report[runtime] = compare(output.staging, args.model_name_or_path, texts, runtime)
+                if runtime == "onnx" and max(report[runtime]["max_diff"].values()) > TOLERANCE:
+                    failures.append(f"ONNX and PyTorch differ by up to {max(report[runtime]['max_diff'].values()):.2e} "
+                                    f"> {TOLERANCE}")
+                if runtime == "onnx-int8" and report[runtime]["label_agreement"] < INT8_MIN_AGREEMENT:
+                    failures.append(f"int8 ONNX gives PyTorch's label on {report[runtime]['label_agreement']:.0%} of "
+                                    f"the check texts < {INT8_MIN_AGREEMENT:.0%}")
+            report["ok"] = not failures
+        print(json.dumps(report))
+        if failures:  # leaving the block with an error removes the staged export: nothing is left to serve
+            raise ExportCheckFailed(f"the export failed its check and was not written ({'; '.join(failures)})")
+        write_json(output.staging / "onnx_check.json", report)
+        write_manifest(output.staging)  # the export's parts by content: a stale graph beside them is refused on load
     return report
 
 
+class ExportCheckFailed(RuntimeError):
+    """The exported graph differs from PyTorch beyond the tolerance; nothing was written."""
+
+
+def cli(argv=None) -> None:
+    entry.run(lambda: main(argv), interrupted="nothing was written (an export is written whole, once checked); run "
+              "the same command again", failures={ExportCheckFailed: 1})
+
+
 if __name__ == "__main__":
-    run_tool(main)
+    cli()

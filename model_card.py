@@ -27,11 +27,18 @@ def widget_examples(classifier, texts=WIDGET_TEXTS, top_k: int = 3) -> list[dict
     return examples
 
 
-def _metric_table(metrics: dict, prefix: str, label_names: list[str]) -> str:
+# Metrics read from a head's outputs: shown only for a checkpoint whose heads named here were trained.
+HEAD_METRICS = {"valence_agreement": ("valence",), "intensity_spread": ("valence", "arousal"),
+                "affect_valence_pearson": ("valence",), "affect_valence_mae": ("valence",),
+                "affect_arousal_pearson": ("arousal",), "affect_arousal_mae": ("arousal",)}
+
+
+def _metric_table(metrics: dict, prefix: str, config) -> str:
     rows = ["| metric | value |", "|---|---|"]
-    keys = ["accuracy", "macro_f1", "weighted_f1", *(f"f1_{n}" for n in label_names), "contradiction_rate",
+    keys = ["accuracy", "macro_f1", "weighted_f1", *(f"f1_{n}" for n in config.label_names), "contradiction_rate",
             "valence_agreement", "intensity_spread", "ece", "affect_valence_pearson", "affect_arousal_pearson",
             "affect_valence_mae", "affect_arousal_mae"]
+    keys = [k for k in keys if all(config.head_is_trained(h) for h in HEAD_METRICS.get(k, ()))]
     for key in keys:
         value = metrics.get(f"{prefix}_{key}")
         if value is not None:
@@ -115,11 +122,11 @@ same probabilities.
 
 Validation (best checkpoint, chosen on validation macro F1):
 
-{_metric_table(eval_metrics, "eval", config.label_names)}
+{_metric_table(eval_metrics, "eval", config)}
 
 Test split (reported once, never used for selection):
 
-{_metric_table(test_metrics or {}, "test", config.label_names) if test_metrics else "No test split was given."}
+{_metric_table(test_metrics or {}, "test", config) if test_metrics else "No test split was given."}
 
 {_figure_section(figures or {}, "test" if test_metrics else "validation")}
 Contradiction rate: share of texts where two incompatible emotions (opposite circumplex valence) both get

@@ -17,7 +17,6 @@ numbers to report come from evaluate_cmhl.py or benchmarks/no_clear_emotion.py o
 
 import argparse
 import json
-import os
 import shutil
 from collections import Counter
 from pathlib import Path
@@ -26,11 +25,13 @@ import numpy as np
 import torch
 from transformers import AutoTokenizer
 
-from data import DataError, positive_int, refuse_overwrite, run_tool
-from evaluate_cmhl import LabelMapping, read_rows
+import entry
+from data import DataError, positive_int
+from corpora import LabelMapping, read_rows
 from metrics import best_f1_threshold, detection_metrics
 from model_card import no_emotion_section
 from modeling_cmhl import CMHLForSequenceClassification, no_emotion_score
+from outputs import Output, write_json, write_text
 from predict import Predictor
 from saves import check_save, write_manifest
 
@@ -101,57 +102,44 @@ def score(predictor: Predictor, texts: list[str]) -> tuple[np.ndarray, np.ndarra
     return result["probabilities"], intensity
 
 
-def check_output_dir(output_dir: Path, overwrite: bool, model_name_or_path: str):
-    """A calibrated checkpoint goes into a new or empty folder, or (with `overwrite`) one holding an earlier
-    calibration, replaced only once the new one is written whole; never the folder of the checkpoint it reads."""
-    if output_dir.exists() and not output_dir.is_dir():
-        raise DataError(f"--output_dir {output_dir}: is a file; expected a folder")
-    if not output_dir.is_dir() or not any(output_dir.iterdir()):
-        return
-    source = Path(model_name_or_path)
-    if source.exists() and source.resolve().is_relative_to(output_dir.resolve()):
-        raise DataError(f"--output_dir {output_dir}: holds the checkpoint read ({model_name_or_path}); write the "
-                        "calibrated checkpoint into a folder of its own")
-    held = sorted(p.name for p in output_dir.iterdir())
-    if not (output_dir / CALIBRATION_FILE).is_file():
-        raise DataError(f"--output_dir {output_dir}: is not empty ({held[:5]}) and holds no earlier calibration; "
-                        "give a new folder")
-    if not overwrite:
-        raise DataError(f"--output_dir {output_dir}: holds an earlier calibration; give a new folder, or "
-                        "--overwrite_output_dir to replace it")
+def earlier_calibration(folder: Path) -> str | None:
+    """Why `folder` may not be replaced by a new calibration (None: it holds an earlier calibrated checkpoint)."""
+    if not (folder / CALIBRATION_FILE).is_file():
+        return f"it holds no earlier calibration ({CALIBRATION_FILE}); give a new folder"
+    return None
 
 
-def write_calibrated(model_name_or_path: str, output_dir: Path, calibration: dict) -> Path:
+def write_calibrated(model_name_or_path: str, staging: Path, calibration: dict) -> Path:
     """The checkpoint with the chosen fields, saved whole (code, config, weights, tokenizer, manifest), its card
-    (and figures) copied with a section on the flag, and the calibration record. Written into a temporary folder
-    beside `output_dir` and renamed into place, so an interrupted run leaves no half checkpoint and an earlier
-    calibration is replaced only by a whole new one."""
+    (and figures) copied with its no-emotion section replaced by this calibration's, and the calibration record,
+    written into `staging` (outputs.Output renames it into place when whole)."""
     model = CMHLForSequenceClassification.from_pretrained(model_name_or_path, dtype=torch.float32)
     model.config.no_emotion_mix = calibration["no_emotion_mix"]
     model.config.no_emotion_threshold = calibration["no_emotion_threshold"]
     model.config.check()
-    output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = output_dir.parent / f".{output_dir.name}.{os.getpid()}.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        model.save_pretrained(staging)
-        AutoTokenizer.from_pretrained(model_name_or_path).save_pretrained(staging)
-        source = Path(model_name_or_path)
-        if source.is_dir():
-            for figure in source.glob("*.png"):
-                shutil.copyfile(figure, staging / figure.name)
-            card = source / "README.md"
-            text = card.read_text(encoding="utf-8") if card.is_file() else f"# {source.name}\n"
-            (staging / "README.md").write_text(text.rstrip() + "\n\n" + no_emotion_section(model.config, calibration),
-                                               encoding="utf-8")
-        (staging / CALIBRATION_FILE).write_text(json.dumps(calibration, indent=2), encoding="utf-8")
-        write_manifest(staging)
-        if output_dir.exists():  # empty, or an earlier calibration (check_output_dir)
-            shutil.rmtree(output_dir)
-        os.replace(staging, output_dir)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return output_dir
+    model.save_pretrained(staging)
+    AutoTokenizer.from_pretrained(model_name_or_path).save_pretrained(staging)
+    source = Path(model_name_or_path)
+    if source.is_dir():
+        for figure in source.glob("*.png"):
+            shutil.copyfile(figure, staging / figure.name)
+        card = source / "README.md"
+        text = card.read_text(encoding="utf-8") if card.is_file() else f"# {source.name}\n"
+        write_text(staging / "README.md", replace_section(text, no_emotion_section(model.config, calibration)))
+    write_json(staging / CALIBRATION_FILE, calibration)
+    write_manifest(staging)
+    return staging
+
+
+def replace_section(card: str, section: str) -> str:
+    """The card with `section` (a markdown section starting with its '## ' heading) in place of a section of the same
+    heading, or appended: a re-calibrated checkpoint's card states one threshold, the new one."""
+    heading = section.lstrip().splitlines()[0]
+    if heading in card:
+        before, after = card.split(heading, 1)
+        rest = after.split("\n## ", 1)
+        card = before.rstrip() + ("\n\n## " + rest[1] if len(rest) > 1 else "")
+    return card.rstrip() + "\n\n" + section
 
 
 def main(argv=None) -> dict:
@@ -166,25 +154,32 @@ def main(argv=None) -> dict:
     parser.add_argument("--overwrite_output_dir", action="store_true",
                         help="replace an earlier calibration in --output_dir")
     args = parser.parse_args(argv)
-    refuse_overwrite([args.output_dir], [args.validation_file, args.label_mapping, args.model_name_or_path])
-    check_output_dir(args.output_dir, args.overwrite_output_dir, args.model_name_or_path)
+    output = Output(args.output_dir, "folder", flag="--output_dir", overwrite=args.overwrite_output_dir,
+                    inputs=[args.validation_file, args.label_mapping, args.model_name_or_path],
+                    replaceable=earlier_calibration, tool="another no_emotion.py")
     check_save(args.model_name_or_path)
-    rows = read_rows(args.validation_file, args.column_names.split(",") if args.column_names else None)
-    rows = rows[:args.max_samples] if args.max_samples else rows
-    predictor = Predictor(args.model_name_or_path, batch_size=args.batch_size)
-    mapping = LabelMapping(args.label_mapping, predictor.label_names)
-    if not mapping.no_emotion:
-        raise DataError(f"{args.label_mapping}: names no 'no_emotion' labels (e.g. \"no_emotion\": [\"neutral\"]); "
-                        "the validation file needs texts marked as having no emotion")
-    texts, positive, left_out = detection_rows(rows, mapping)
-    probabilities, intensity = score(predictor, texts)
-    calibration = choose(probabilities, intensity, positive, heads_trained="intensity" in predictor.dimensions)
-    calibration.update(model=args.model_name_or_path, validation_file=str(args.validation_file),
-                       label_mapping=str(args.label_mapping), left_out=left_out)
-    write_calibrated(args.model_name_or_path, args.output_dir, calibration)
+    with output:  # locked now; the calibrated checkpoint is staged whole and renamed into place at the end
+        rows = read_rows(args.validation_file, args.column_names.split(",") if args.column_names else None)
+        rows = rows[:args.max_samples] if args.max_samples else rows
+        predictor = Predictor(args.model_name_or_path, batch_size=args.batch_size)
+        mapping = LabelMapping(args.label_mapping, predictor.label_names)
+        if not mapping.no_emotion:
+            raise DataError(f"{args.label_mapping}: names no 'no_emotion' labels (e.g. \"no_emotion\": [\"neutral\"]); "
+                            "the validation file needs texts marked as having no emotion")
+        texts, positive, left_out = detection_rows(rows, mapping)
+        probabilities, intensity = score(predictor, texts)
+        calibration = choose(probabilities, intensity, positive, heads_trained="intensity" in predictor.dimensions)
+        calibration.update(model=args.model_name_or_path, validation_file=str(args.validation_file),
+                           label_mapping=str(args.label_mapping), left_out=left_out)
+        write_calibrated(args.model_name_or_path, output.staging, calibration)
     print(json.dumps({k: calibration[k] for k in ("no_emotion_mix", "no_emotion_threshold", "chosen")}, indent=2))
     return calibration
 
 
+def cli(argv=None) -> None:
+    entry.run(lambda: main(argv), interrupted="nothing was written (the calibrated checkpoint is written whole at the "
+              "end); run the same command again")
+
+
 if __name__ == "__main__":
-    run_tool(main)
+    cli()

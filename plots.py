@@ -123,7 +123,8 @@ def figure_paths(output_dir) -> list[Path]:
 
 def write_figures(output_dir, probabilities: np.ndarray, valence: np.ndarray, arousal: np.ndarray,
                   labels: np.ndarray, config, split: str) -> dict[str, Path]:
-    """The four evaluation figures of one split as PNG files in `output_dir` (names in FIGURES).
+    """The evaluation figures of one split as PNG files in `output_dir` (names in FIGURES): the circumplex only for
+    a model whose valence and arousal heads were trained (an untrained head's points say nothing).
     probabilities: (N, L) · valence, arousal, labels: (N,)"""
     from metrics import expected_calibration_error
 
@@ -138,8 +139,9 @@ def write_figures(output_dir, probabilities: np.ndarray, valence: np.ndarray, ar
     paths = {
         "confusion_counts": confusion_figure(confusion, names, normalise=False),
         "confusion_normalised": confusion_figure(confusion, names, normalise=True),
-        "circumplex": circumplex_figure(valence, arousal, predicted, names, anchors,
-                                        title=f"{split} texts by predicted valence and arousal"),
         "reliability": reliability_figure(bins, ece),
     }
+    if all(config.head_is_trained(head) for head in ("valence", "arousal")):
+        paths["circumplex"] = circumplex_figure(valence, arousal, predicted, names, anchors,
+                                                title=f"{split} texts by predicted valence and arousal")
     return {key: save(figure, output_dir / FIGURES[key]) for key, figure in paths.items()}

@@ -25,6 +25,7 @@ class, so no remote code runs.
 """
 
 import argparse
+import contextlib
 import csv
 import ctypes
 import json
@@ -41,13 +42,15 @@ import torch
 from tqdm.auto import tqdm
 from transformers import AutoTokenizer
 
-from data import (DataError, check_header, check_text_encodable, delimited_records, json_record, positive_int, read_lines,
-                  refuse_overwrite)
+import entry
+from data import (DataError, check_header, check_text_encodable, delimited_records, json_record, positive_int,
+                  read_lines)
 from metrics import ConsistencyCheck, softmax
 from modeling_cmhl import no_emotion_score
 from hardware import bf16_pays
 from runtimes import PRECISIONS, RUNTIMES, load_runtime
-from saves import check_output_file, check_save, file_digest, save_fingerprint
+from outputs import Output
+from saves import check_save, file_digest, save_fingerprint
 
 # The parts of a save each runtime reads (saves.check_save).
 SAVE_NEEDS = {"torch": ("config", "weights", "tokenizer"), "stock": ("config", "weights", "tokenizer"),
@@ -266,18 +269,25 @@ class Predictor:
                       if self.no_emotion_fields else {})}
 
 
+OUTPUT_FORMATS = (".csv", ".tsv", ".jsonl")
+
+
 class RowWriter:
     """Writes records as CSV / TSV / JSON lines, chosen by the extension of `path` (or of `kind`, a file name
     whose extension to use when `path` is a temporary name)."""
 
     def __init__(self, path: Path, fields: list[str], kind: Path | None = None):
         self.suffix = (kind or path).suffix.lower()
-        if self.suffix not in (".csv", ".tsv", ".jsonl"):
+        if self.suffix not in OUTPUT_FORMATS:
             raise InputError(f"{kind or path}: expected an output file ending in .csv, .tsv or .jsonl")
         path.parent.mkdir(parents=True, exist_ok=True)
         self.handle = open(path, "w", encoding="utf-8", newline="")
         if self.suffix != ".jsonl":
-            self.writer = csv.DictWriter(self.handle, fieldnames=fields, delimiter="\t" if self.suffix == ".tsv" else ",")
+            # TSV: tab-separated, no quoting (as data.delimited_records reads it: a quote is an ordinary character);
+            # the texts hold no tab or line break (check_input). CSV: standard quoting within a line.
+            tsv = {"delimiter": "\t", "quoting": csv.QUOTE_NONE, "escapechar": None, "quotechar": None}
+            self.writer = csv.DictWriter(self.handle, fieldnames=fields, lineterminator="\n",
+                                         **(tsv if self.suffix == ".tsv" else {}))
             self.writer.writeheader()
 
     def write(self, record: dict):
@@ -323,25 +333,6 @@ class Parts:
     def path(self, index: int) -> Path:
         return self.folder / f"window-{index:07d}.jsonl"
 
-    def lock(self, output_file: Path):
-        """Hold `<output_file>.lock` for this run (released when the process ends): a second run on the same output
-        is refused instead of racing this one for the same parts."""
-        import fcntl
-
-        self.lock_path = output_file.with_name(output_file.name + ".lock")
-        self.lock_handle = open(self.lock_path, "a")
-        try:
-            fcntl.flock(self.lock_handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            raise InputError(f"{output_file}: another predict.py is writing it now ({self.lock_path} is held); wait "
-                             "for it to end, or choose another --output_file") from None
-
-    def unlock(self):
-        if getattr(self, "lock_handle", None) is not None:
-            self.lock_path.unlink(missing_ok=True)
-            self.lock_handle.close()
-            self.lock_handle = None
-
     def write(self, index: int, records: Iterator[dict]):
         temporary = self.path(index).with_name(f"{self.path(index).stem}.{os.getpid()}.tmp")
         with open(temporary, "w", encoding="utf-8") as handle:
@@ -349,14 +340,14 @@ class Parts:
                 handle.write(json.dumps(record, ensure_ascii=False) + "\n")
         os.replace(temporary, self.path(index))
 
-    def join(self, output_file: Path, fields: list[str], windows: int):
-        """Write every window's rows, in order, to `output_file` (whole or not at all), then remove the folder."""
+    def join(self, staging: Path, output_file: Path, fields: list[str], windows: int):
+        """Write every window's rows, in order, to `staging` (outputs.Output renames it to `output_file`, whose
+        extension says the format)."""
         missing = [i for i in range(windows) if not self.path(i).is_file()]
         if missing:
             raise InputError(f"{self.folder}: windows {missing[:5]} were not scored (a process stopped early?); "
                              "rerun the same command to score them")
-        temporary = output_file.with_name(f"{output_file.name}.{os.getpid()}.tmp")
-        writer = RowWriter(temporary, fields, kind=output_file)
+        writer = RowWriter(staging, fields, kind=output_file)
         try:
             for index in range(windows):
                 with open(self.path(index), encoding="utf-8") as handle:
@@ -364,8 +355,6 @@ class Parts:
                         writer.write(json.loads(line))
         finally:
             writer.close()
-        os.replace(temporary, output_file)
-        shutil.rmtree(self.folder)
 
 
 def _glibc():
@@ -386,9 +375,21 @@ def release_freed_memory():
         GLIBC.malloc_trim(0)
 
 
-def check_input(input_file: Path, text_column: str = "text") -> int:
-    """Read every text once, before anything is written or loaded: a bad line stops here. Returns the count."""
-    return sum(1 for _ in read_texts(input_file, text_column))
+# Characters a .csv / .tsv output cannot hold so that the project's own readers (one record a line, data.read_lines)
+# read the text back as it was: line breaks, NUL (read as a binary file), and in TSV the tab (the separator).
+UNWRITABLE = {".csv": ("\n", "\r", "\0"), ".tsv": ("\n", "\r", "\0", "\t"), ".jsonl": ()}
+
+
+def check_input(input_file: Path, text_column: str = "text", output_suffix: str = ".jsonl") -> int:
+    """Read every text once, before anything is written or loaded: a bad line, or a text the output's format cannot
+    hold, stops here. Returns the count."""
+    count = 0
+    for count, text in enumerate(read_texts(input_file, text_column), start=1):
+        bad = [c for c in UNWRITABLE[output_suffix] if c in text]
+        if bad:
+            raise InputError(f"{input_file}: text {count} holds {bad[0]!r}, which a {output_suffix} output cannot "
+                             "hold one record a line; write the output as .jsonl (JSON escapes it)")
+    return count
 
 
 class Processes:
@@ -420,50 +421,62 @@ class Processes:
             self.distributed.destroy_process_group()
 
 
-def predict_file(predictor: Predictor, input_file: Path, output_file: Path, text_column: str = "text",
+def claim_output(output_file, inputs: list, overwrite: bool = False) -> Output:
+    """The output file, claimed before any work (outputs.Output): not the input, a known format, new unless
+    `overwrite`; written whole under a lock that a second predict.py on the same output is refused by. `inputs`: the
+    input file and the model (never written over, nor written into)."""
+    output = Output(output_file, "file", flag="--output_file", inputs=inputs, overwrite=overwrite,
+                    overwrite_flag="--overwrite_output_file", tool="another predict.py")
+    if output.path.suffix.lower() not in OUTPUT_FORMATS:
+        raise InputError(f"--output_file {output_file}: expected a file ending in {', '.join(OUTPUT_FORMATS)}")
+    return output
+
+
+def predict_file(predictor: Predictor, input_file: Path, output_file, text_column: str = "text",
                  window: int = 2048, progress: bool = True, total: int | None = None, run: dict | None = None,
-                 processes: Processes | None = None) -> tuple[int, int]:
-    """Predict every text of `input_file` into `output_file` (module docstring: windows, parts, processes);
-    returns the number of texts scored in this call, by this process and by all. `total`: the count from `check_input` when the
-    caller already ran it. `run`: what identifies the run for resuming (predict.py's arguments)."""
+                 processes: Processes | None = None, overwrite: bool = False) -> tuple[int, int]:
+    """Predict every text of `input_file` into `output_file` (a path, or an `Output` claimed by the caller before
+    the model loaded; module docstring: windows, parts, processes); returns the number of texts scored in this
+    call, by this process and by all. `total`: the count from `check_input` when the caller already ran it.
+    `run`: what identifies the run for resuming (predict.py's arguments)."""
     processes = processes or Processes()
-    refuse_overwrite([output_file], [input_file])
-    if output_file.is_dir():
-        raise InputError(f"{output_file}: is a directory; expected an output file path")
-    total = check_input(input_file, text_column) if total is None else total
+    output = output_file if isinstance(output_file, Output) else claim_output(output_file, [input_file], overwrite)
+    total = check_input(input_file, text_column, output.path.suffix.lower()) if total is None else total
     # What the windows depend on, by content: the input's bytes, the model's save, every setting of the scores.
-    parts = Parts(output_file, {"input_sha256": file_digest(input_file), "texts": total, "window": window,
+    parts = Parts(output.path, {"input_sha256": file_digest(input_file), "texts": total, "window": window,
                                 "text_column": text_column, "max_length": predictor.max_length,
                                 "model": predictor.fingerprint, "runtime": predictor.runtime_name,
                                 "labels": predictor.label_names, **(run or {})})
-    if processes.index == 0:
-        parts.lock(output_file)
-        parts.open(create=True)
-    processes.wait_for_everyone()
-    done_before = parts.open(create=False)
     windows = -(-total // window)
-    missing = [i for i in range(windows) if not parts.path(i).is_file()]
-    mine = [i for i in missing if i % processes.count == processes.index]
     fields = ["row", "text", "label", *(f"p_{n}" for n in predictor.label_names), *predictor.dimensions, "consistent",
               *predictor.no_emotion_fields]
-    todo = sum(min(window, total - i * window) for i in mine)
-    todo_all = sum(min(window, total - i * window) for i in missing)
-    scored = 0
-    description = f"process {processes.index} of {processes.count}" if processes.count > 1 else None
-    if processes.index == 0 and done_before:
-        print(f"resuming: {done_before} of {windows} windows already scored in {parts.folder}", file=sys.stderr)
-    with tqdm(total=todo, unit="text", desc=description, disable=not progress or processes.index != 0) as bar:
-        wanted = set(mine)
-        for index, texts in enumerate(batches(read_texts(input_file, text_column), window)):
-            if index in wanted:
-                parts.write(index, predictor.rows(texts, first_row=index * window))
-                release_freed_memory()
-                scored += len(texts)
-                bar.update(len(texts))
-    processes.wait_for_everyone()
-    if processes.index == 0:
-        parts.join(output_file, fields, windows)
-        parts.unlock()
+    main_process = processes.index == 0
+    with output if main_process else contextlib.nullcontext():  # the lock, then the checks, in process 0
+        if main_process:
+            parts.open(create=True)
+        processes.wait_for_everyone()
+        done_before = parts.open(create=False)
+        missing = [i for i in range(windows) if not parts.path(i).is_file()]
+        mine = [i for i in missing if i % processes.count == processes.index]
+        todo = sum(min(window, total - i * window) for i in mine)
+        todo_all = sum(min(window, total - i * window) for i in missing)
+        scored = 0
+        description = f"process {processes.index} of {processes.count}" if processes.count > 1 else None
+        if main_process and done_before:
+            print(f"resuming: {done_before} of {windows} windows already scored in {parts.folder}", file=sys.stderr)
+        with tqdm(total=todo, unit="text", desc=description, disable=not progress or not main_process) as bar:
+            wanted = set(mine)
+            for index, texts in enumerate(batches(read_texts(input_file, text_column), window)):
+                if index in wanted:
+                    parts.write(index, predictor.rows(texts, first_row=index * window))
+                    release_freed_memory()
+                    scored += len(texts)
+                    bar.update(len(texts))
+        processes.wait_for_everyone()
+        if main_process:
+            parts.join(output.staging, output.path, fields, windows)
+    if main_process:
+        shutil.rmtree(parts.folder)  # the output is in place, whole
     processes.wait_for_everyone()
     return scored, todo_all
 
@@ -497,27 +510,18 @@ def main(argv=None) -> int:
                         help="replace --output_file when it exists (without it, an existing output is refused)")
     parser.add_argument("--no_progress", action="store_true")
     args = parser.parse_args(argv)
-    try:
-        refuse_overwrite([args.output_file], [args.input_file])
-        check_output_file(args.output_file, args.overwrite_output_file, "--output_file", "--overwrite_output_file")
-        total = check_input(args.input_file, args.text_column)  # a bad line stops before a model loads
-        processes = Processes()
-        predictor = Predictor(args.model_name_or_path, args.device or processes.device, args.max_length,
-                              args.pad_to_multiple_of, args.batch_size, args.runtime, args.max_batch_tokens,
-                              args.streams, args.precision)
-        start = time.perf_counter()
-        count, count_all = predict_file(predictor, args.input_file, args.output_file, args.text_column, args.window,
-                             progress=not args.no_progress, total=total, processes=processes,
-                             run={"runtime": args.runtime, "precision": predictor.precision})
-        seconds = time.perf_counter() - start
-        processes.close()
-    except (InputError, FileNotFoundError) as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print(f"interrupted: the windows scored so far are kept in {args.output_file}.parts; run the same command "
-              "to resume", file=sys.stderr)
-        return 130
+    output = claim_output(args.output_file, [args.input_file, args.model_name_or_path], args.overwrite_output_file)
+    total = check_input(args.input_file, args.text_column, output.path.suffix.lower())  # before a model loads
+    processes = Processes()
+    predictor = Predictor(args.model_name_or_path, args.device or processes.device, args.max_length,
+                          args.pad_to_multiple_of, args.batch_size, args.runtime, args.max_batch_tokens,
+                          args.streams, args.precision)
+    start = time.perf_counter()
+    count, count_all = predict_file(predictor, args.input_file, output, args.text_column, args.window,
+                                    progress=not args.no_progress, total=total, processes=processes,
+                                    run={"runtime": args.runtime, "precision": predictor.precision})
+    seconds = time.perf_counter() - start
+    processes.close()
     seconds = max(seconds, 1e-9)
     if processes.count > 1:
         print(f"process {processes.index} of {processes.count}: {count} texts in {seconds:.1f} s "
@@ -528,5 +532,14 @@ def main(argv=None) -> int:
     return 0
 
 
+def interrupted_advice() -> str:
+    return ("the windows scored so far are kept beside the output (<output>.parts); run the same command to resume "
+            "(a run of another command refuses them and says so)")
+
+
+def cli(argv=None) -> None:
+    entry.run(lambda: main(argv), interrupted=interrupted_advice)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    cli()

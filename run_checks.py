@@ -10,7 +10,6 @@ match; `last` resumes only a folder that holds such a record.
 
 import json
 import logging
-import shutil
 import socket
 from pathlib import Path
 from urllib.parse import urlparse
@@ -19,7 +18,9 @@ from huggingface_hub import constants as hub_constants
 from huggingface_hub import try_to_load_from_cache
 
 from configuration_cmhl import CMHLConfig
-from data import DataError, refuse_overwrite
+from data import DataError
+from jsonfiles import read_json
+from outputs import Output, remove
 from saves import file_digest, is_local, save_fingerprint
 
 logger = logging.getLogger("cmhl.train")
@@ -122,34 +123,46 @@ def resolve_resume(resume: str | None, output_dir: str) -> str | None:
     return None
 
 
-def check_output_dir(training_args, inputs: list) -> None:
-    """A run never writes over what it reads, nor over another run: a non-empty --output_dir is refused unless
-    this run resumes there (resolve_resume, check_run_record) or --overwrite_output_dir is given for a folder that
-    holds a train.py run, which then is removed whole (checkpoints, results, card, figures, model), so that nothing
-    of the old run is left to be read as the new one's. Called in every process, the main one first
-    (main_process_first), before anything is written."""
-    output_dir = Path(training_args.output_dir)
-    refuse_overwrite([output_dir], inputs)
-    if output_dir.exists() and not output_dir.is_dir():
-        raise DataError(f"--output_dir {output_dir}: is a file; expected a folder")
-    if not output_dir.is_dir() or not any(output_dir.iterdir()) or training_args.resume_from_checkpoint:
+def claim_output_dir(training_args, inputs: list) -> Output:
+    """The run's --output_dir, claimed before anything is written (outputs.Output, written in place: checkpoints must
+    outlive a kill to be resumed). A run never writes over what it reads, nor over another run: a non-empty folder is
+    refused unless it holds a train.py run that this run resumes (`--resume_from_checkpoint`; check_run_record then
+    checks it is the same work), or that --overwrite_output_dir replaces (`remove_previous_run`, under the lock).
+    A folder of anything else (data, a user's files) is never written into. Called in every process, the main one
+    first (main_process_first); the main process holds the lock for the whole run."""
+    resuming = bool(training_args.resume_from_checkpoint)
+
+    def replaceable(folder: Path) -> str | None:
+        if not is_run_folder(folder):
+            held = sorted(p.name for p in folder.iterdir())[:5]
+            return (f"it holds no train.py run (no {RUN_RECORD}; {held}), so nothing there is "
+                    f"{'resumed' if resuming else 'removed'}; give a new --output_dir")
+        return None
+
+    flag = "--resume_from_checkpoint" if resuming and not training_args.overwrite_output_dir else "--overwrite_output_dir"
+    def advice(folder: Path) -> str | None:
+        if is_run_folder(folder) and not any((folder / mark).is_file() for mark in FINISHED_MARKS):
+            return "--resume_from_checkpoint last to continue the run there, or --overwrite_output_dir to replace it"
+        return None
+
+    if resuming and training_args.resume_from_checkpoint != "last":  # the resume's own checks name it best
+        resolve_resume(training_args.resume_from_checkpoint, training_args.output_dir)
+    output = Output(training_args.output_dir, "folder", flag="--output_dir", inputs=inputs, stage=False,
+                    overwrite=resuming or training_args.overwrite_output_dir, replaceable=replaceable,
+                    overwrite_flag=flag, tool="another train.py", existing_advice=advice)
+    return output
+
+
+def remove_previous_run(output: Output, training_args) -> None:
+    """--overwrite_output_dir without a resume: the earlier run in --output_dir goes whole (checkpoints, results,
+    card, figures, model), so that nothing of it is read as this run's and `last` never resumes it. Main process,
+    under the output's lock."""
+    if not (output.existed and training_args.overwrite_output_dir and not training_args.resume_from_checkpoint):
         return
-    held = sorted(p.name for p in output_dir.iterdir())
-    if not training_args.overwrite_output_dir:
-        raise DataError(f"--output_dir {output_dir} is not empty ({len(held)} entries: {held[:5]}...): another run's "
-                        "files. Give a new folder, --resume_from_checkpoint last to continue the run that is there, or "
-                        "--overwrite_output_dir to replace it")
-    if not is_run_folder(output_dir):
-        raise DataError(f"--overwrite_output_dir: {output_dir} holds no train.py run (no {RUN_RECORD}; {held[:5]}), "
-                        "and is not removed; give a new --output_dir")
-    inside = [str(i) for i in inputs if i is not None and Path(i).exists()
-              and Path(i).resolve().is_relative_to(output_dir.resolve())]
-    if inside:
-        raise DataError(f"--overwrite_output_dir would remove {output_dir}, which holds an input of this run ({inside[0]})")
-    if training_args.process_index == 0:
-        for path in output_dir.iterdir():
-            shutil.rmtree(path) if path.is_dir() and not path.is_symlink() else path.unlink()
-        logger.warning(f"--overwrite_output_dir: removed the previous run in {output_dir} ({len(held)} entries)")
+    held = list(output.path.iterdir())
+    for path in held:
+        remove(path)
+    logger.warning(f"--overwrite_output_dir: removed the previous run in {training_args.output_dir} ({len(held)} entries)")
 
 
 def content(path) -> str | None:
@@ -168,7 +181,7 @@ def check_run_record(resume: str | None, record: dict) -> None:
     if not source.is_file():
         raise DataError(f"--resume_from_checkpoint {resume}: no {RUN_RECORD} beside it, so nothing says it is "
                         "this work; resume only checkpoints of train.py runs, or start a new run")
-    earlier, now = _flat(json.loads(source.read_text(encoding="utf-8"))), _flat(record)
+    earlier, now = _flat(read_json(source, "train.py run record")), _flat(record)
     differ = [f"{key}: {json.dumps(earlier.get(key))[:40]} there, {json.dumps(now.get(key))[:40]} now"
               for key in sorted(earlier.keys() | now.keys()) if earlier.get(key) != now.get(key)]
     if differ:
@@ -221,3 +234,24 @@ def check_checkpoint_shapes(checkpoint: str, model) -> None:
         raise DataError(f"--resume_from_checkpoint {checkpoint}: it is not a checkpoint of this model "
                         f"({len(differences)} tensors differ, e.g. {differences[:3]}); resume with the model and "
                         "settings of the run that wrote it")
+    check_trainer_state(Path(checkpoint))
+
+
+def check_trainer_state(checkpoint: Path) -> None:
+    """Trainer's own state files of a checkpoint read whole (optimizer, scheduler, RNG: weights_only, no code runs),
+    so that a damaged one is one sentence naming it, not a traceback from deep in Trainer."""
+    import torch
+
+    for name in ("optimizer.pt", "scheduler.pt"):  # (rng_state.pth holds numpy state: Trainer reads it itself)
+        path = checkpoint / name
+        if not path.is_file():
+            continue
+        try:
+            torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as error:  # noqa: BLE001 - any failure to read it means the same to the user
+            raise DataError(f"--resume_from_checkpoint {checkpoint}: {name} cannot be read ({str(error).splitlines()[0][:80]}); "
+                            "the checkpoint is damaged: resume from an earlier one (or --resume_from_checkpoint last "
+                            "after moving this one away)") from None
+    state = checkpoint / "trainer_state.json"
+    if state.is_file():
+        read_json(state, "Trainer state")

@@ -10,11 +10,11 @@ and the part. A folder without a manifest (a stock checkpoint, an earlier versio
 """
 
 import hashlib
-import json
-import os
 from pathlib import Path
 
 from data import DataError
+from jsonfiles import read_object
+from outputs import write_json
 
 MANIFEST = "cmhl_save.json"
 WEIGHT_FILES = ("*.safetensors", "pytorch_model*.bin", "model.safetensors.index.json")
@@ -44,11 +44,7 @@ def parts(folder: Path) -> list[Path]:
 def write_manifest(folder) -> Path:
     """Record the save now in `folder`: {"files": {name: sha256}}, written whole (a temporary name, then a rename)."""
     folder = Path(folder)
-    manifest = {"files": {p.name: file_digest(p) for p in parts(folder)}}
-    temporary = folder / f".{MANIFEST}.{os.getpid()}.tmp"
-    temporary.write_text(json.dumps(manifest, indent=2), encoding="utf-8")
-    os.replace(temporary, folder / MANIFEST)
-    return folder / MANIFEST
+    return write_json(folder / MANIFEST, {"files": {p.name: file_digest(p) for p in parts(folder)}})
 
 
 def is_local(name_or_path: str) -> bool:
@@ -74,10 +70,7 @@ def check_save(name_or_path, needs=("config", "weights", "tokenizer"), flag: str
         raise DataError(f"{flag} {name_or_path}: expected a model folder (config.json, weights, tokenizer), got a file")
     manifest_path = folder / MANIFEST
     if manifest_path.is_file():
-        try:
-            recorded = json.loads(manifest_path.read_text(encoding="utf-8"))["files"]
-        except (ValueError, KeyError, TypeError) as error:
-            raise DataError(f"{manifest_path}: not a save manifest ({error!r})") from None
+        recorded = read_object(manifest_path, "save manifest", {"files": (dict, True)})["files"]
         for name, digest in recorded.items():
             path = folder / name
             if not path.is_file():
@@ -122,12 +115,7 @@ def load_checked_config(folder):
     from configuration_cmhl import CMHLConfig
 
     path = Path(folder) / "config.json"
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as error:
-        raise DataError(f"{path}: not a readable JSON config ({error})") from None
-    if not isinstance(raw, dict):
-        raise DataError(f"{path}: expected a JSON object")
+    raw = read_object(path, "model config (config.json)")
     if not str((raw.get("auto_map") or {}).get("AutoConfig", "")).endswith("configuration_cmhl.CMHLConfig"):
         return None
     try:
@@ -151,22 +139,3 @@ def save_fingerprint(name_or_path) -> str:
     for path in parts(folder):
         digest.update(f"{path.name}:{file_digest(path)}\n".encode())
     return digest.hexdigest()
-
-
-def holds_save(folder, path) -> bool:
-    """Whether `folder` holds the save at `path`: is it, or contains it (a run folder and its checkpoint-N), however
-    spelled; or holds a save of its own (model weights), whose card links the figures a tool would write there."""
-    folder, path = Path(folder), Path(path)
-    if not folder.is_dir():
-        return False
-    if path.exists() and path.resolve().is_relative_to(folder.resolve()):
-        return True
-    return any(folder.glob("*.safetensors")) or (folder / "pytorch_model.bin").exists()
-
-
-def check_output_file(path: Path, overwrite: bool, flag: str, advice: str = "--overwrite_output") -> None:
-    """An output file must be new, or its replacement asked for; never a directory. Checked before any work."""
-    if path.is_dir():
-        raise DataError(f"{flag} {path}: is a directory; expected a file path")
-    if path.exists() and not overwrite:
-        raise DataError(f"{flag} {path}: exists; give a new path, or {advice} to replace it")

@@ -17,6 +17,7 @@ is only ever read by the run whose teachers and data made it.
 
 import hashlib
 import json
+import zipfile
 import logging
 import os
 import time
@@ -151,14 +152,17 @@ def teacher_targets(kind: str, teachers: list[str], texts: list[str], label_name
     key = fingerprint(kind, teachers, texts, label_names, temperature, max_length, precision)
     cache = Path(cache_dir) / f"{kind}-{key[:32]}.npz" if cache_dir else None
     if cache is not None and cache.is_file():
-        with np.load(cache, allow_pickle=False) as stored:
-            if str(stored["fingerprint"]) != key or any(len(stored[n]) != len(texts) for n in stored.files
-                                                        if n != "fingerprint"):
-                raise DataError(f"{cache}: teacher targets of other teachers or other data (fingerprint "
-                                f"{str(stored['fingerprint'])[:12]}, expected {key[:12]}); remove it or give another "
-                                "--teacher_cache_dir")
-            logger.info(f"{kind} teacher targets read from {cache}")
-            return {name: stored[name] for name in stored.files if name != "fingerprint"}
+        try:
+            stored = dict(np.load(cache, allow_pickle=False))
+        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:  # cut short by a kill, or not ours
+            raise DataError(f"{cache}: a damaged teacher cache ({str(error).splitlines()[0][:80]}); remove it (the "
+                            "teachers score again), or give another --teacher_cache_dir") from None
+        found = str(stored.get("fingerprint", "none"))
+        if found != key or any(len(stored[n]) != len(texts) for n in stored if n != "fingerprint"):
+            raise DataError(f"{cache}: teacher targets of other teachers or other data (fingerprint {found[:12]}, "
+                            f"expected {key[:12]}); remove it or give another --teacher_cache_dir")
+        logger.info(f"{kind} teacher targets read from {cache}")
+        return {name: stored[name] for name in stored if name != "fingerprint"}
     start = time.time()
     scored = [score(check, kind, texts, label_names, temperature, max_length, precision=precision) for check in checks]
     targets = {name: np.mean([s[name] for s in scored], axis=0).astype(np.float32) for name in scored[0]}

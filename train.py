@@ -13,7 +13,7 @@ Arguments: `ModelArguments`, `DataArguments`, `CMHLArguments` below, and the sto
 macro F1). Order of work: data, model, Trainer, metrics, card. The math lives in loss.py and metrics.py.
 """
 
-import json
+import contextlib
 import logging
 import math
 import os
@@ -29,14 +29,17 @@ from transformers import (AutoTokenizer, PretrainedConfig, DataCollatorWithPaddi
 from transformers.dynamic_module_utils import custom_object_save
 
 from configuration_cmhl import WARRINER_2013, CMHLConfig
+import entry
 from data import AffectSpec, DataError, LexiconSpec, load_affect, load_lexicon, load_splits, mix
 from metrics import CMHLMetrics, softmax
 from model_card import widget_examples, write_model_card
 from modeling_cmhl import CMHLForSequenceClassification, carry_emotion_head, register_auto_classes
 from plots import write_figures
 from hardware import bf16_pays, cores_used_by_others
-from run_checks import (check_checkpoint_labels, check_checkpoint_shapes, check_hub_reachable, check_output_dir,
-                        check_run_record, content, resolve_resume, write_run_record)
+from jsonfiles import read_object
+from run_checks import (FINISHED_MARKS, check_checkpoint_labels, check_checkpoint_shapes, check_hub_reachable, check_run_record,
+                        claim_output_dir, content, is_complete_checkpoint, remove_previous_run, resolve_resume,
+                        write_run_record)
 from saves import check_save, write_manifest
 from teachers import add_teacher_columns, check_teachers
 
@@ -153,6 +156,10 @@ def _cmhl_field(name: str):
     return field(default=None, metadata={"help": f"CMHLConfig.{name} (default {default}); see configuration_cmhl.py."})
 
 
+CIRCUMPLEX_FIELDS = {"coordinates": (dict, True), "scale": (list, False), "incompatible_pairs": ((list, type(None)), False),
+                     "description": (str, False)}  # --circumplex_file; the values are checked by CMHLConfig
+
+
 @dataclass
 class CMHLArguments:
     """Every loss weight and setting of CMHLConfig; None keeps the config's default. All three auxiliary
@@ -186,13 +193,10 @@ class CMHLArguments:
         overrides = {f.name: getattr(self, f.name) for f in fields(self)
                      if f.name != "circumplex_file" and getattr(self, f.name) is not None}
         if self.circumplex_file:
-            try:
-                spec = json.loads(Path(self.circumplex_file).read_text())
-                overrides.update(circumplex_coordinates=spec["coordinates"], circumplex_scale=spec.get("scale", [1, 9]),
-                                 incompatible_pairs=spec.get("incompatible_pairs"))
-            except (OSError, ValueError, KeyError, TypeError) as error:
-                raise DataError(f"{self.circumplex_file}: expected JSON {{\"coordinates\": {{label: [valence, arousal]}}, "
-                                f"\"scale\": [low, high], \"incompatible_pairs\": [...]}} ({error!r})")
+            spec = read_object(self.circumplex_file, 'circumplex file ({"coordinates": {label: [valence, arousal]}, '
+                               '"scale": [low, high], "incompatible_pairs": [[a, b], ...]})', CIRCUMPLEX_FIELDS)
+            overrides.update(circumplex_coordinates=spec["coordinates"], circumplex_scale=spec.get("scale", [1, 9]),
+                             incompatible_pairs=spec.get("incompatible_pairs"))
         return overrides
 
 
@@ -502,15 +506,17 @@ def parse_arguments(argv: list[str]):
     parser = HfArgumentParser((ModelArguments, DataArguments, CMHLArguments, CMHLTrainingArguments))
     bf16 = parser._option_string_actions["--bf16"]  # default None (= by hardware): HfArgumentParser then wants a
     bf16.nargs, bf16.const = "?", True              # value; a bare --bf16 means true, as for the stock flag
-    try:
-        if len(argv) == 1 and argv[0].endswith(".json"):
-            return parser.parse_json_file(argv[0])
-        if len(argv) == 1 and argv[0].endswith((".yaml", ".yml")):
-            return parser.parse_yaml_file(argv[0])
-    except DataError:
-        raise
-    except (OSError, ValueError, TypeError) as error:  # unknown keys, a value of the wrong type, no such file
-        raise DataError(f"{argv[0]}: {error} (python train.py --help lists every argument)") from None
+    if argv and argv[0].endswith((".json", ".yaml", ".yml")):
+        if len(argv) > 1:
+            raise DataError(f"{argv[0]}: an argument file is read alone (python train.py {argv[0]}); put "
+                            f"{' '.join(argv[1:])[:60]} into it, or give every argument as flags")
+        settings = read_object(argv[0], "train.py argument file ({\"argument\": value, ...})")
+        try:
+            return parser.parse_dict(settings)
+        except DataError:
+            raise
+        except (ValueError, TypeError) as error:  # unknown keys, a value of the wrong type
+            raise DataError(f"{argv[0]}: {error} (python train.py --help lists every argument)") from None
     try:
         return parser.parse_args_into_dataclasses(argv)
     except DataError:
@@ -562,7 +568,18 @@ def main(argv: list[str]) -> dict:
               data_args.affect_file, data_args.lexicon_file, *(data_args.emotion_teacher or []),
               *(data_args.affect_teacher or [])]
     with training_args.main_process_first(desc="checking the output folder"):
-        check_output_dir(training_args, inputs)
+        output = claim_output_dir(training_args, inputs)
+    main_process = training_args.process_index == 0
+    with output if main_process else contextlib.nullcontext():  # the folder's lock, held by the main process to the end
+        if main_process:
+            remove_previous_run(output, training_args)
+        return train_and_evaluate(model_args, data_args, cmhl_args, training_args, splits, label_names, files,
+                                  evaluation_only)
+
+
+def train_and_evaluate(model_args, data_args, cmhl_args, training_args, splits: dict, label_names: list[str],
+                       files: dict, evaluation_only: bool) -> dict:
+    """Everything after the checks, with --output_dir claimed: the resume, model, Trainer, metrics and card."""
     resume = None if evaluation_only else resolve_resume(training_args.resume_from_checkpoint, training_args.output_dir)
     if resume:
         check_checkpoint_labels(resume, label_names)
@@ -660,16 +677,28 @@ def main(argv: list[str]) -> dict:
     return {**results, **eval_metrics, **(test_metrics or {})}
 
 
-if __name__ == "__main__":
+def interrupted_advice(argv: list[str]) -> str:
+    """What Ctrl-C leaves, read from --output_dir now: a finished training (its model is saved: evaluate it), saved
+    epochs (resume them), or nothing yet (start again). Advice only for what works."""
     try:
-        main(sys.argv[1:])
-    except KeyboardInterrupt:
-        print("interrupted: every epoch saved so far is kept; run the same command with --resume_from_checkpoint last "
-              "to continue", file=sys.stderr)
-        sys.exit(130)
-    except DataError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(2)
-    except NonFiniteLossError as error:
-        print(f"error: {error}", file=sys.stderr)
-        sys.exit(3)
+        output_dir = Path(parse_arguments(argv)[-1].output_dir)
+    except (DataError, SystemExit):
+        return "nothing was trained"
+    if any((output_dir / mark).is_file() for mark in FINISHED_MARKS):
+        return (f"training had finished and its model is saved in {output_dir}; to evaluate it, run train.py with "
+                f"--model_name_or_path {output_dir}, the --validation_file/--test_file, no --train_file, and a new "
+                "--output_dir")
+    if any(is_complete_checkpoint(path) for path in output_dir.glob("checkpoint-*")):
+        return "every epoch saved so far is kept; run the same command with --resume_from_checkpoint last to continue"
+    return "no checkpoint was saved yet; run the same command to start again"
+
+
+def cli(argv: list[str] | None = None) -> None:
+    """The command line: entry.run's one-line errors (exit 2), Ctrl-C advice (exit 130), a non-finite loss (exit 3)."""
+    arguments = sys.argv[1:] if argv is None else [str(a) for a in argv]
+    entry.run(lambda: main(arguments) and None, interrupted=lambda: interrupted_advice(arguments),
+              failures={NonFiniteLossError: 3})
+
+
+if __name__ == "__main__":
+    cli()

@@ -19,6 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from quality import write_between_markers  # noqa: E402
+from outputs import write_json  # noqa: E402
 
 REPORTED = ("counted", "accuracy", "macro_f1", "weighted_f1", "f1_love", "f1_surprise", "ece", "contradiction_rate",
             "contradiction_rate_all_texts", "valence_agreement")
@@ -70,8 +71,8 @@ def main():
                    args.label_mapping, "--output_dir", str(output_dir)]
         subprocess.run(command, check=True, cwd=REPO)
         results = json.loads((output_dir / "cross_domain_results.json").read_text())
-        path.write_text(json.dumps({"cell": match[2], "seed": int(match[3]), "checkpoint": checkpoint.name,
-                                    "command": " ".join(command), "results": results}, indent=2))
+        write_json(path, {"cell": match[2], "seed": int(match[3]), "checkpoint": checkpoint.name,
+                          "command": " ".join(command), "results": results})
     table = report(results_dir)
     print(table)
     if args.markdown:

@@ -40,6 +40,7 @@ from configuration_cmhl import WARRINER_2013, WARRINER_2013_SCALE  # noqa: E402
 from data import AffectSpec, load_affect, read_file  # noqa: E402
 from metrics import pearson, within_label_spread  # noqa: E402
 from modeling_cmhl import circumplex_intensity  # noqa: E402
+from outputs import write_json  # noqa: E402
 
 PAIRS = {"test": REPO / "benchmarks" / "data" / "intensity_pairs.tsv",
          "validation": REPO / "benchmarks" / "data" / "intensity_pairs_dev.tsv"}
@@ -233,7 +234,7 @@ def main(argv=None):
     results = score(Scorer(args.model, args.heads_only), args.emobank, args.pairs, args.emotion_test, args.split)
     record.update(dimensional=results, dimensional_command=" ".join(["python", *sys.argv]))
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2))
+    write_json(path, record)
     print(json.dumps(results, indent=2))
 
 

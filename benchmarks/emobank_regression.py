@@ -25,7 +25,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
 import torch
 import transformers
 from transformers import (AutoModelForSequenceClassification, AutoTokenizer, DataCollatorWithPadding, Trainer,
@@ -40,6 +39,7 @@ from modeling_cmhl import CMHLForSequenceClassification  # noqa: E402
 from metrics import pearson  # noqa: E402
 from hardware import bf16_pays  # noqa: E402
 from saves import write_manifest  # noqa: E402
+from outputs import write_json  # noqa: E402
 
 
 def regression_metrics(prediction) -> dict:
@@ -135,7 +135,7 @@ def main(argv=None):
               "machine": f"{platform.machine()}, {torch.get_num_threads()} threads", "torch": torch.__version__,
               "transformers": transformers.__version__, "results": results}
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    (args.results_dir / f"{name}.json").write_text(json.dumps(record, indent=2))
+    write_json(args.results_dir / f"{name}.json", record)
     print(json.dumps({k: v for k, v in results.items() if "pearson" in k}, indent=2))
     for checkpoint in output_dir.glob("checkpoint-*"):
         shutil.rmtree(checkpoint)

@@ -24,11 +24,13 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from data import DataError, read_file, run_tool  # noqa: E402
+import entry  # noqa: E402
+from data import DataError, read_file  # noqa: E402
 from metrics import classification_metrics, contradiction_rate  # noqa: E402
 from modeling_cmhl import circumplex_intensity  # noqa: E402
 from predict import Predictor  # noqa: E402
 from saves import save_fingerprint  # noqa: E402
+from outputs import write_json  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "emotion"
 
@@ -102,10 +104,10 @@ def main(argv=None) -> dict:
     record[args.split] = emotion_metrics(predictor, args.emotion_file or DATA / f"{args.split}.txt")
     record.setdefault("commands", []).append(" ".join(["python", "benchmarks/ensemble.py", *(argv or sys.argv[1:])]))
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(record, indent=2))
+    write_json(path, record)
     print(json.dumps(record[args.split], indent=2))
     return record
 
 
 if __name__ == "__main__":
-    run_tool(main)
+    entry.run(main)

@@ -24,6 +24,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from quality import write_between_markers  # noqa: E402
+from outputs import write_json  # noqa: E402
 
 SPLITS = ("validation", "test")
 
@@ -90,7 +91,7 @@ def main():
             record["checkpoints"][checkpoint.name] = cost(checkpoint, args.runs_dir / checkpoint.name, args.data_dir,
                                                           Path(scratch))
             print(checkpoint.name, json.dumps(record["checkpoints"][checkpoint.name]), flush=True)
-    args.results.write_text(json.dumps(record, indent=2))
+    write_json(args.results, record)
     table = report(record)
     print(table)
     if args.markdown:

@@ -38,6 +38,7 @@ from loss import (contradiction_loss, emotion_loss, incompatibility_matrix, regr
                   regression_targets)
 from modeling_cmhl import CMHLForSequenceClassification  # noqa: E402
 from quality import write_between_markers  # noqa: E402  (benchmarks/, this script's folder)
+from outputs import write_json  # noqa: E402
 
 WEIGHTS = {"valence": 0.5, "arousal": 0.5, "contradiction": 0.5}  # CMHLConfig's defaults in the quality study
 
@@ -146,7 +147,7 @@ def main():
         results["models"][name] = measure(model, data, args.max_grad_norm)
         print(f"{name}: done", flush=True)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2))
+    write_json(args.output, results)
     print(markdown(results))
     if args.markdown:
         write_between_markers(args.markdown, "loss-scales", markdown(results))

@@ -8,7 +8,6 @@ resident set size comes from the kernel (`wait4` rusage, ru_maxrss). Runs altern
 
 import argparse
 import itertools
-import json
 import os
 import statistics
 import subprocess
@@ -20,6 +19,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "benchmarks"))
 from quality import write_between_markers  # noqa: E402
+from outputs import write_json  # noqa: E402
 
 LIMIT_MB = 50
 
@@ -67,7 +67,7 @@ def main():
               "command": " ".join(sys.argv), "date": time.strftime("%Y-%m-%d")}
     results = args.results or REPO / "benchmarks" / "results" / (
         "memory.json" if args.runtime == "torch" else f"memory-{args.runtime}.json")
-    Path(results).write_text(json.dumps(record, indent=2))
+    write_json(Path(results), record)
     lines = [f"| texts ({args.runtime}) | peak RSS (MB), each run | seconds, each run |", "|---|---|---|"]
     for size in args.sizes:
         lines.append(f"| {size:,} | {', '.join(str(r['peak_rss_mb']) for r in runs[size])} | "

@@ -30,6 +30,7 @@ from metrics import best_f1_threshold, detection_metrics  # noqa: E402
 from no_emotion import choose, detection_rows, method_scores, score  # noqa: E402
 from predict import Predictor  # noqa: E402
 from quality import portable, write_between_markers  # noqa: E402
+from outputs import write_json  # noqa: E402
 
 GOEMOTIONS = REPO.parent / "shared" / "data" / "goemotions"
 DAIR_AI_VALIDATION = REPO.parent / "shared" / "data" / "emotion" / "validation.txt"
@@ -122,7 +123,7 @@ def main():
             continue
         record = study(checkpoint)
         record["command"] = portable([sys.executable, str(Path(__file__).resolve()), str(checkpoint.resolve())])
-        path.write_text(json.dumps(record, indent=2))
+        write_json(path, record)
     table = report(args.results_dir)
     print(table)
     if args.markdown:

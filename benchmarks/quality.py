@@ -29,6 +29,8 @@ import torch
 import transformers
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from outputs import write_json, write_text  # noqa: E402  (the repository's one write path)
 CELLS = {  # CMHL settings per cell; everything else is the same budget
     "plain": {"valence_weight": 0, "arousal_weight": 0, "contradiction_weight": 0},
     "cmhl": {"label_target_weight": 1},  # label-level circumplex targets only (the CMHL of earlier versions)
@@ -184,7 +186,7 @@ def run_cell(cell: str, seed: int, args) -> dict:
     if started.exists():
         refuse_other_settings(f"{output_dir} (cut short)", json.loads(started.read_text()), command)
     started.parent.mkdir(parents=True, exist_ok=True)
-    started.write_text(json.dumps(command))
+    write_json(started, command)
     resumed = any(output_dir.glob("checkpoint-*"))  # then train_runtime and wall_seconds count this sitting only
     start = time.time()
     subprocess.run(command, check=True, cwd=REPO)
@@ -267,7 +269,7 @@ def write_between_markers(path: Path, name: str, text: str):
     if begin not in content or end not in content:
         sys.exit(f"{path}: no {begin} ... {end} markers")
     head, rest = content.split(begin, 1)
-    path.write_text(f"{head}{begin}\n{text}\n{end}{rest.split(end, 1)[1]}")
+    write_text(path, f"{head}{begin}\n{text}\n{end}{rest.split(end, 1)[1]}")
 
 
 def main():
@@ -324,7 +326,7 @@ def main():
             for cell in args.cells:
                 path = results_dir / f"{args.tag}-{cell}-seed{seed}.json"
                 if path.exists() and "test_macro_f1" not in json.loads(path.read_text())["results"]:
-                    path.write_text(json.dumps(read_test_once(path, args), indent=2))
+                    write_json(path, read_test_once(path, args))
                     print(f"{path.name}: test read")
         print(report(results_dir, [args.tag]))
         return
@@ -342,7 +344,7 @@ def main():
             print(f"skip {path.name}: done, with these settings")
             continue
         record = run_cell(cell, seed, args)
-        path.write_text(json.dumps(record, indent=2))
+        write_json(path, record)
         print(f"wrote {path.name}: validation macro F1 {record['results']['eval_macro_f1']:.4f}")
     print(report(results_dir, [args.tag]))
 

@@ -33,6 +33,7 @@ from data import read_file  # noqa: E402
 from metrics import classification_metrics  # noqa: E402
 from predict import Predictor  # noqa: E402
 from quality import write_between_markers  # noqa: E402
+from outputs import write_json  # noqa: E402
 
 METRICS = ("macro_f1", "weighted_f1", "accuracy", "f1_love", "f1_surprise")
 
@@ -105,7 +106,7 @@ def run(args) -> dict:
                                      for key in METRICS if all(key in record["ingredients"][n] for n in names)}}
                 shutil.rmtree(soup)
     args.results_dir.mkdir(parents=True, exist_ok=True)
-    record_path.write_text(json.dumps(record, indent=2))
+    write_json(record_path, record)
     return record
 
 

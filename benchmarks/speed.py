@@ -29,6 +29,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 from modeling_cmhl import CMHLForSequenceClassification, register_auto_classes  # noqa: E402
 from quality import write_between_markers  # noqa: E402  (benchmarks/, this script's folder)
+from outputs import write_json  # noqa: E402
 
 register_auto_classes()  # the pipeline then knows CMHL as a text classifier
 
@@ -224,7 +225,7 @@ def main():
         "cmhl_inference_scaling": scaling,
     }
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(result, indent=2))
+    write_json(args.output, result)
     print(json.dumps(result, indent=2))
 
 

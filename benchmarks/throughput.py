@@ -27,8 +27,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 from quality import write_between_markers  # noqa: E402
+from outputs import write_json  # noqa: E402
 
 SIX = ["sadness", "joy", "love", "anger", "fear", "surprise"]
 
@@ -186,7 +188,7 @@ def main():
                       "command": "python benchmarks/throughput.py " + " ".join(sys.argv[1:]),
                       "date": time.strftime("%Y-%m-%d")}
         Path(args.results).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.results).write_text(json.dumps(result, indent=2))
+        write_json(Path(args.results), result)
     table = report(json.loads(Path(args.results).read_text()))
     print(table)
     if args.markdown:

@@ -47,6 +47,7 @@ from hardware import cores_used_by_others  # noqa: E402
 from data import AffectSpec, load_affect, load_splits, mix  # noqa: E402
 from modeling_cmhl import CMHLForSequenceClassification  # noqa: E402
 from quality import default_backbone, write_between_markers  # noqa: E402  (benchmarks/)
+from outputs import write_json  # noqa: E402
 
 OPENMP_VARIABLES = ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS")  # recorded: they change the timings
 SETTINGS = {  # name: (bf16 autocast, length-grouped batches, pad to a multiple of)
@@ -188,8 +189,7 @@ def main():
         if args.threads:
             torch.set_num_threads(args.threads)
         record = measure(args)
-        results_dir.mkdir(parents=True, exist_ok=True)
-        (results_dir / f"{args.tag}.json").write_text(json.dumps(record, indent=2))
+        write_json(results_dir / f"{args.tag}.json", record)
     records = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"), key=os.path.getmtime)]
     text = table(records)
     print(text)

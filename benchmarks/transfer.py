@@ -24,8 +24,10 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "benchmarks"))
 from quality import default_backbone, write_between_markers  # noqa: E402
+from outputs import write_json  # noqa: E402
 
 REPORTED = ("test_accuracy", "test_f1_stress", "test_recall_stress", "test_macro_f1", "eval_f1_stress")
 
@@ -118,7 +120,7 @@ def main():
                 if path.exists():
                     print(f"skip {path.name}: done")
                     continue
-                path.write_text(json.dumps(run_cell(name, start, seed, files, args), indent=2))
+                write_json(path, run_cell(name, start, seed, files, args))
     table = report(results_dir)
     print(table)
     if args.markdown:

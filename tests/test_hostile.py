@@ -54,7 +54,8 @@ def test_predict_refuses_to_write_over_its_input_however_spelled(tiny, tmp_path,
     (tmp_path / "link.csv").symlink_to(source)
     monkeypatch.chdir(tmp_path)
     for spelled in ("texts.csv", "./texts.csv", "sub/../texts.csv", str(source), "link.csv"):
-        assert main(["--model_name_or_path", str(tiny), "--input_file", "texts.csv", "--output_file", spelled]) == 2
+        with pytest.raises(DataError, match="is also an input"):
+            main(["--model_name_or_path", str(tiny), "--input_file", "texts.csv", "--output_file", spelled])
         assert source.read_bytes() == before, spelled
 
 
@@ -185,7 +186,7 @@ def test_a_second_run_into_a_used_folder_is_refused_then_replaced_on_request(tin
     run = tmp_path / "run"
     train_main(tiny_train_args(tiny, run))
     weights = (run / "model.safetensors").read_bytes()
-    with pytest.raises(DataError, match=r"is not empty.*--overwrite_output_dir"):
+    with pytest.raises(DataError, match=r"exists.*--overwrite_output_dir"):  # a finished run: no resume advice
         train_main(tiny_train_args(tiny, run))
     assert (run / "model.safetensors").read_bytes() == weights
     (run / "checkpoint-2" / "marker").write_text("the other run's")
@@ -252,8 +253,8 @@ def test_train_bad_arguments_exit_2_with_a_sentence(tiny, tmp_path, args, messag
 
 
 @pytest.mark.parametrize("content, message", [
-    ("{not json", "expected a UTF-8 JSON mapping file"),
-    ('["a", "b"]', "expected a JSON object with 'mapping'"),
+    ("{not json", "not valid JSON"),
+    ('["a", "b"]', "expected a label mapping (an object with keys), got list"),
     ('{"mapping": {"x": "joy"}, "excluded": "neutral"}', "'excluded' must be a list"),
 ])
 def test_evaluate_bad_mapping_and_bytes_exit_2(tiny, tmp_path, content, message):

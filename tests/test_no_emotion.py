@@ -103,7 +103,7 @@ def calibrate(checkpoint, dev_file, output_dir, *extra):
 
 def test_calibration_writes_a_new_checkpoint_with_the_flag(tmp_path, dev_file):
     from no_emotion import detection_rows
-    from evaluate_cmhl import LabelMapping, read_rows
+    from corpora import LabelMapping, read_rows
     from predict import Predictor, predict_file
     from saves import check_save
 
@@ -137,14 +137,16 @@ def test_calibration_writes_a_new_checkpoint_with_the_flag(tmp_path, dev_file):
 
 def test_calibration_refuses_bad_folders_and_mappings(tmp_path, dev_file):
     tiny = make_tiny_checkpoint(tmp_path / "runs" / "tiny")
-    with pytest.raises(DataError, match="this output is also an input"):
+    with pytest.raises(DataError, match="is also an input of this run"):
         calibrate(tiny, dev_file, tiny)
-    with pytest.raises(DataError, match="holds the checkpoint read"):
+    with pytest.raises(DataError, match="an input of this run"):
         calibrate(tiny, dev_file, tmp_path / "runs", "--overwrite_output_dir")
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "notes.txt").write_text("mine")
-    with pytest.raises(DataError, match="holds no earlier calibration"):
+    with pytest.raises(DataError, match="busy: exists"):
         calibrate(tiny, dev_file, tmp_path / "busy")
+    with pytest.raises(DataError, match="holds no earlier calibration"):
+        calibrate(tiny, dev_file, tmp_path / "busy", "--overwrite_output_dir")
     calibrate(tiny, dev_file, tmp_path / "calibrated")
     with pytest.raises(DataError, match="--overwrite_output_dir"):
         calibrate(tiny, dev_file, tmp_path / "calibrated")

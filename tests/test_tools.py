@@ -12,7 +12,7 @@ import pytest
 
 from conftest import DATA, REPO
 from data import DataError, Row
-from evaluate_cmhl import LabelMapping
+from corpora import LabelMapping
 from metrics import ConsistencyCheck, expected_calibration_error
 
 PNG = b"\x89PNG\r\n\x1a\n"
