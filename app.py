@@ -17,7 +17,7 @@ import numpy as np
 
 import entry
 import plots
-from data import DataError
+from data import DataError, check_text_encodable
 from predict import Predictor
 
 EXAMPLES = ["i feel so grateful to have friends who show up when it matters",
@@ -26,7 +26,12 @@ EXAMPLES = ["i feel so grateful to have friends who show up when it matters",
 
 
 def describe(predictor: Predictor, text: str):
-    """One text -> (summary markdown, probability bars, circumplex figure)."""
+    """One text -> (summary markdown, probability bars, circumplex figure). A text no encoder can read (a lone UTF-16
+    surrogate pasted from a broken source) gets one sentence instead of scores."""
+    try:
+        check_text_encodable("the text", text)
+    except DataError as error:
+        return f"### {error}", None, None
     result = predictor([text])
     probabilities, valence, arousal = result["probabilities"][0], result["valence"][:1], result["arousal"][:1]
     intensity = result["intensity"][:1]

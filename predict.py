@@ -48,7 +48,7 @@ from data import (DataError, check_header, check_text_encodable, delimited_recor
 from metrics import ConsistencyCheck, softmax
 from modeling_cmhl import no_emotion_score
 from hardware import bf16_pays
-from runtimes import PRECISIONS, RUNTIMES, load_runtime
+from runtimes import PRECISIONS, RUNTIMES, check_device, load_runtime
 from outputs import Output
 from saves import check_save, file_digest, save_fingerprint
 
@@ -139,6 +139,7 @@ class Predictor:
         threads = max(1, torch.get_num_threads() // streams) if streams > 1 else None
         check_save(model_name_or_path, SAVE_NEEDS.get(runtime, SAVE_NEEDS["torch"]))  # one whole save, or a sentence
         try:
+            check_device(device)
             self.precision = resolve_precision(precision, runtime, device)
             self.runtime = load_runtime(model_name_or_path, runtime, device, threads, self.precision)
             self.tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)

@@ -214,8 +214,10 @@ def check_checkpoint_labels(checkpoint: str, label_names: list[str]) -> None:
     its head rows under the new names)."""
     names = CMHLConfig.from_pretrained(checkpoint).label_names
     if names != label_names:
+        by_case = [f"{a!r} / {b!r}" for a, b in zip(names, label_names) if a != b and a.casefold() == b.casefold()]
+        hint = f"; {', '.join(by_case)} differ only by case" if by_case and len(names) == len(label_names) else ""
         raise DataError(f"--resume_from_checkpoint {checkpoint}: its labels {names} are not this run's {label_names} "
-                        "(names and order must match); resume with the same labels, or start a new run")
+                        f"(names and order must match{hint}); resume with the same labels, or start a new run")
 
 
 def check_checkpoint_shapes(checkpoint: str, model) -> None:

@@ -102,10 +102,20 @@ class OnnxRuntime:
         return dict(zip(OUTPUTS, values))
 
 
+def check_device(device: str | None) -> None:
+    """A device name torch knows, or one sentence naming it (`gpu` is not one)."""
+    if device is not None:
+        try:
+            torch.device(device)
+        except RuntimeError:
+            raise DataError(f"--device {device}: expected cpu, cuda, cuda:N or mps") from None
+
+
 def load_runtime(model_name_or_path: str, runtime: str = "torch", device: str | None = None,
                  threads: int | None = None, precision: str = "fp32"):
     """A runtime by name (see the module docstring); `device` and `precision` (PRECISIONS) apply to PyTorch only,
     `threads` (intra-op threads per call) to the ONNX runtimes only."""
+    check_device(device)
     if precision not in PRECISIONS:
         raise DataError(f"precision: expected one of {PRECISIONS}, got {precision!r}")
     if runtime == "stock":

@@ -83,6 +83,9 @@ def check_save(name_or_path, needs=("config", "weights", "tokenizer"), flag: str
             raise DataError(f"{folder}: {strays} are not part of the save recorded in {MANIFEST} (left by another "
                             "save?); save again into an empty folder, or remove them")
     missing = [need for need in needs if not any(p.is_file() for pattern in NEEDS[need] for p in folder.glob(pattern))]
+    if "weights" in missing and (folder / "model.onnx").is_file():
+        raise DataError(f"{flag} {name_or_path}: is an ONNX export (export_onnx.py), not a PyTorch checkpoint; score it "
+                        "with predict.py --runtime onnx (or onnx-int8), or give the checkpoint it was exported from")
     if missing:
         wanted = "; ".join(f"{need}: one of {list(NEEDS[need])}" for need in missing)
         raise DataError(f"{flag} {name_or_path}: the folder has no {' and no '.join(missing)} files ({wanted}); it is "

@@ -89,12 +89,20 @@ def paths(args, input_file: Path, output: Path) -> dict[str, tuple[list[str], di
         "stock pipeline, batch 1 (its default)": (pipeline + ["1"], {}),
         f"stock pipeline, batch {args.batch_size}": (pipeline + [str(args.batch_size)], {}),
         "predict.py torch, file order (no sorting)": (predict("torch", args.checkpoint,
-                                                              ["--window", str(args.batch_size),
+                                                              ["--window", str(args.batch_size), "--precision", "fp32",
                                                                "--max_batch_tokens", "1000000"]), {}),
-        "predict.py torch": (predict("torch", args.checkpoint), {}),
-        "predict.py torch, 1 thread": (predict("torch", args.checkpoint), {"OMP_NUM_THREADS": "1"}),
-        "predict.py torch, 2 processes x 1 thread": (predict("torch", args.checkpoint, processes=2), {}),
+        "predict.py torch": (predict("torch", args.checkpoint, FP32), {}),
+        "predict.py torch, 1 thread": (predict("torch", args.checkpoint, FP32), {"OMP_NUM_THREADS": "1"}),
+        "predict.py torch, 2 processes x 1 thread": (predict("torch", args.checkpoint, FP32, processes=2), {}),
     }
+    if args.bf16:  # predict.py's default where the CPU has bf16 units (issue 36)
+        table.update({
+            "predict.py torch bf16": (predict("torch", args.checkpoint, BF16, suffix="-bf16"), {}),
+            "predict.py torch bf16, 1 thread": (predict("torch", args.checkpoint, BF16, suffix="-bf16"),
+                                                {"OMP_NUM_THREADS": "1"}),
+            "predict.py torch bf16, 2 processes x 1 thread": (predict("torch", args.checkpoint, BF16, processes=2,
+                                                                      suffix="-bf16"), {}),
+        })
     if args.onnx_dir:
         table.update({
             "predict.py onnx": (predict("onnx", args.onnx_dir), {}),
@@ -106,24 +114,39 @@ def paths(args, input_file: Path, output: Path) -> dict[str, tuple[list[str], di
     return table
 
 
-def macro_f1_by_runtime(args, scratch: Path) -> dict[str, float]:
-    """Macro F1 on dair-ai test of each runtime (predict.py on the test texts)."""
+FP32, BF16 = ["--precision", "fp32"], ["--precision", "bf16"]
+
+
+def macro_f1_by_runtime(args, scratch: Path) -> tuple[dict[str, float], dict]:
+    """Macro F1 on dair-ai test of each runtime (predict.py on the test texts); with bf16, also its agreement with
+    float32 PyTorch: the share of texts given the same label and the largest |difference| of a probability."""
+    import numpy as np
     from sklearn.metrics import f1_score
 
     rows = [line.rsplit(";", 1) for line in (Path(args.data_dir) / "emotion" / "test.txt").read_text().splitlines()]
     texts = scratch / "test_texts.txt"
     texts.write_text("\n".join(t for t, _ in rows) + "\n", encoding="utf-8")
-    scores = {}
-    for runtime in ("torch", "onnx", "onnx-int8") if args.onnx_dir else ("torch",):
-        output = scratch / f"test-{runtime}.csv"
+    scores, probabilities = {}, {}
+    runtimes = [("torch", FP32), *([("torch-bf16", BF16)] if args.bf16 else []),
+                *([("onnx", []), ("onnx-int8", [])] if args.onnx_dir else [])]
+    for name, extra in runtimes:
+        runtime = name.split("-bf16")[0]
+        output = scratch / f"test-{name}.csv"
         model = args.checkpoint if runtime == "torch" else args.onnx_dir
         subprocess.run([sys.executable, str(REPO / "predict.py"), "--model_name_or_path", str(model), "--runtime",
-                        runtime, "--input_file", str(texts), "--output_file", str(output), "--no_progress"],
+                        runtime, "--input_file", str(texts), "--output_file", str(output), "--no_progress", *extra],
                        check=True, cwd=REPO, capture_output=True)
         with open(output, encoding="utf-8", newline="") as handle:
-            predicted = [r["label"] for r in csv.DictReader(handle)]
-        scores[runtime] = f1_score([label for _, label in rows], predicted, average="macro")
-    return scores
+            records = list(csv.DictReader(handle))
+        predicted = [r["label"] for r in records]
+        probabilities[name] = np.array([[float(r[f"p_{label}"]) for label in SIX] for r in records])
+        scores[name] = f1_score([label for _, label in rows], predicted, average="macro")
+    agreement = {}
+    if "torch-bf16" in probabilities:
+        fp32, bf16 = probabilities["torch"], probabilities["torch-bf16"]
+        agreement = {"label_agreement": float((fp32.argmax(1) == bf16.argmax(1)).mean()),
+                     "max_abs_probability_difference": float(np.abs(fp32 - bf16).max()), "texts": len(fp32)}
+    return scores, agreement
 
 
 def report(result: dict) -> str:
@@ -135,12 +158,17 @@ def report(result: dict) -> str:
     f1 = result["macro_f1"]
     for name, record in result["paths"].items():
         speed = statistics.fmean(record["texts_per_second"])
-        runtime = next((r for r in ("onnx-int8", "onnx", "torch") if f"predict.py {r}" in name), None)
+        runtime = next((r for r in ("onnx-int8", "onnx", "torch bf16", "torch") if f"predict.py {r}" in name), None)
+        runtime = "torch-bf16" if runtime == "torch bf16" else runtime
         change = f"{100 * (f1[runtime] - f1['torch']):+.2f} points" if runtime in f1 else "0 (PyTorch)"
         rounds = " / ".join(f"{v:.0f}" for v in record["texts_per_second"])
         lines.append(f"| {name} | {speed:.0f} ({rounds}) | {speed / baseline:.1f}x / {speed / baseline_batched:.1f}x | "
                      f"{change} | {max(record['peak_rss_mb']):.0f} |")
     lines.append("")
+    if result.get("bf16_agreement"):
+        agreement = result["bf16_agreement"]
+        lines.append(f"bf16 against float32 PyTorch on dair-ai test ({agreement['texts']} texts): the same label on "
+                     f"{agreement['label_agreement']:.2%}, probabilities within {agreement['max_abs_probability_difference']:.4f}.")
     lines.append(f"dair-ai test macro F1: " + ", ".join(f"{k} {v:.4f}" for k, v in f1.items()) + f". {result['texts']} "
                  f"texts, batch {result['batch_size']}, max length {result['max_length']}; {result['machine']}; "
                  f"command: `{result['command']}`")
@@ -159,6 +187,7 @@ def main():
     parser.add_argument("--results", default=str(REPO / "benchmarks" / "results" / "throughput.json"))
     parser.add_argument("--markdown", type=Path, help="write the table between the throughput markers of this file")
     parser.add_argument("--markdown_marker", default="throughput", help="--markdown: the markers' name")
+    parser.add_argument("--bf16", action="store_true", help="add predict.py's bf16 autocast paths (--precision bf16)")
     parser.add_argument("--report", action="store_true", help="only print the table of the results file")
     parser.add_argument("--_pipeline", nargs=3, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -182,12 +211,12 @@ def main():
                     measured[name]["peak_rss_mb"].append(outcome["peak_rss_mb"])
                     print(f"round {round_index + 1}, {name}: {args.texts / outcome['seconds']:.0f} texts/s, "
                           f"{outcome['peak_rss_mb']:.0f} MB", flush=True)
+            macro_f1, bf16_agreement = macro_f1_by_runtime(args, scratch)
             result = {"texts": args.texts, "batch_size": args.batch_size, "max_length": args.max_length,
-                      "paths": measured, "macro_f1": macro_f1_by_runtime(args, scratch),
+                      "paths": measured, "macro_f1": macro_f1, "bf16_agreement": bf16_agreement,
                       "machine": f"{platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}",
                       "command": "python benchmarks/throughput.py " + " ".join(sys.argv[1:]),
                       "date": time.strftime("%Y-%m-%d")}
-        Path(args.results).parent.mkdir(parents=True, exist_ok=True)
         write_json(Path(args.results), result)
     table = report(json.loads(Path(args.results).read_text()))
     print(table)

@@ -190,7 +190,8 @@ def main():
             torch.set_num_threads(args.threads)
         record = measure(args)
         write_json(results_dir / f"{args.tag}.json", record)
-    records = [json.loads(p.read_text()) for p in sorted(results_dir.glob("*.json"), key=os.path.getmtime)]
+    records = [json.loads(p.read_text()) for p in results_dir.glob("*.json")]
+    records.sort(key=lambda r: (r["contend"], r["tag"] != "quiet", r["tag"]))  # the full quiet run, quiet, busy
     text = table(records)
     print(text)
     if args.markdown:

@@ -367,3 +367,77 @@ def test_what_predict_writes_reads_back_to_the_same_texts(suffix, tiny, tmp_path
         column = records[0][1].index("text")
         texts = [fields[column] for _, fields in records[1:]]
     assert texts == holdable
+
+
+# ---- messages at the other doors: one sentence with advice that works ----
+
+def test_the_demo_page_names_a_bad_port_and_a_text_no_encoder_reads(tiny, monkeypatch, capsys):
+    import app
+    from predict import Predictor
+
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "eighty")
+    with pytest.raises(SystemExit) as ended:
+        app.cli(["--model_name_or_path", str(tiny)])
+    assert ended.value.code == 2 and "expected a port number 1-65535, got 'eighty'" in capsys.readouterr().err
+    summary, bars, figure = app.describe(Predictor(str(tiny)), "broken \ud83d text")
+    assert "lone UTF-16 surrogate" in summary and bars is None and figure is None
+
+
+def test_predict_names_a_device_it_does_not_know_and_an_export_read_as_a_checkpoint(tiny, tmp_path, capsys):
+    tool = TOOLS["predict"]
+    args, _ = tool.args(tiny, tmp_path, tmp_path / "out.csv")
+    code, line = run(tool, [*args, "--device", "gpu"], capsys)
+    assert code == 2 and "--device gpu: expected cpu, cuda, cuda:N or mps" in line, line
+    export = tmp_path / "onnx"
+    export.mkdir()
+    for name in ("config.json", "vocab.txt", "tokenizer_config.json"):
+        shutil.copy(tiny / name, export / name)
+    (export / "model.onnx").write_bytes(b"graph")
+    args, _ = tool.args(export, tmp_path, tmp_path / "out.csv")
+    code, line = run(tool, args, capsys)
+    assert code == 2 and "is an ONNX export" in line and "--runtime onnx" in line, line
+
+
+def test_ctrl_c_in_the_final_evaluation_advises_evaluating_the_saved_model_and_that_works(tiny, tmp_path, capsys,
+                                                                                          monkeypatch):
+    import train
+
+    tool = TOOLS["train"]
+    out = tmp_path / "run"
+    args, _ = tool.args(tiny, tmp_path, out)
+    stock_evaluate = train.CMHLTrainer.evaluate
+
+    def interrupt(*a, **k):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(train.CMHLTrainer, "evaluate", interrupt)
+    code, line = run(tool, args, capsys)
+    assert code == entry.INTERRUPTED and "training had finished" in line and "no --train_file" in line, line
+    monkeypatch.setattr(train.CMHLTrainer, "evaluate", stock_evaluate)
+    validation = tmp_path / "inputs" / "validation.txt"
+    code, line = run(tool, ["--model_name_or_path", out, "--validation_file", validation, "--max_seq_length", 32,
+                            "--report_to", "none", "--output_dir", tmp_path / "evaluated"], capsys)
+    assert code == 0, line
+    assert (tmp_path / "evaluated" / "eval_results.json").is_file()
+
+
+def test_a_damaged_checkpoint_or_labels_by_case_are_one_sentence_on_resume(tiny, tmp_path, capsys):
+    tool = TOOLS["train"]
+    out = tmp_path / "run"
+    args, _ = tool.args(tiny, tmp_path, out)
+    args = [a if a != "no" else "steps" for a in args] + ["--save_steps", 1]
+    code, line = run(tool, args, capsys)
+    assert code == 0, line
+    checkpoint = out / "checkpoint-1"
+    resumed = [tmp_path / "resumed" if a == out else a for a in args]
+    titled = tmp_path / "inputs" / "titled.txt"  # the same rows, labels written with a capital
+    titled.write_text("".join(f"{t};{label.title()}\n" for t, label in
+                              (line.rsplit(";", 1) for line in (tmp_path / "inputs" / "train.txt").read_text().splitlines())))
+    by_case = [titled if a == tmp_path / "inputs" / "train.txt" else a for a in resumed]
+    by_case = [*by_case, "--validation_file", titled, "--resume_from_checkpoint", checkpoint,
+               "--class_names", ",".join(n.title() for n in SIX)]
+    code, line = run(tool, by_case, capsys)
+    assert code == 2 and "'sadness' / 'Sadness'" in line and "differ only by case" in line, line
+    (checkpoint / "optimizer.pt").write_bytes(b"\x00" * 64)
+    code, line = run(tool, [*resumed, "--resume_from_checkpoint", checkpoint], capsys)
+    assert code == 2 and "optimizer.pt cannot be read" in line and "damaged" in line, line
