@@ -247,7 +247,8 @@ def report(results_dir: Path, tags: list[str], columns=REPORTED) -> str:
                 if key.endswith("valence_agreement") and settings.get("valence_weight") == 0:
                     cells.append("untrained head")  # a random valence head's sign says nothing
                     continue
-                values = [r["results"][key] for r in records if key in r["results"]]
+                values = [r["results"][key] - (r.get("paused_seconds", 0) if key == "train_runtime" else 0)
+                          for r in records if key in r["results"]]  # a run stopped on purpose: its time running
                 if not values:  # e.g. EmoBank test r of a cell whose test was read later: dimensional.py has it
                     cells.append("n/a")
                     continue

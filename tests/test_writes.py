@@ -62,13 +62,18 @@ class Tool:
                 "--label_mapping", MAPPING, "--output_dir", output], dev
 
 
-TOOLS = {
-    "train": Tool("train", "folder", "--overwrite_output_dir", "cmhl_run.json", "CMHLTrainer.train"),
-    "predict": Tool("predict", "file", "--overwrite_output_file", None, "Predictor.rows"),
-    "evaluate_cmhl": Tool("evaluate_cmhl", "folder", "--overwrite_output_dir", "cross_domain_results.json", "evaluate"),
-    "export_onnx": Tool("export_onnx", "folder", "--overwrite_output_dir", "onnx_check.json", "compare"),
-    "no_emotion": Tool("no_emotion", "folder", "--overwrite_output_dir", "no_emotion_calibration.json", "choose"),
+TOOLS = {  # phases: (reading the inputs, working under the lock, writing the output)
+    "train": Tool("train", "folder", "--overwrite_output_dir", "cmhl_run.json",
+                  ("load_splits", "CMHLTrainer.train", "write_card")),
+    "predict": Tool("predict", "file", "--overwrite_output_file", None, ("check_input", "Predictor.rows", "Parts.join")),
+    "evaluate_cmhl": Tool("evaluate_cmhl", "folder", "--overwrite_output_dir", "cross_domain_results.json",
+                          ("read_rows", "evaluate", "write_figures")),
+    "export_onnx": Tool("export_onnx", "folder", "--overwrite_output_dir", "onnx_check.json",
+                        ("read_texts", "compare", "write_manifest")),
+    "no_emotion": Tool("no_emotion", "folder", "--overwrite_output_dir", "no_emotion_calibration.json",
+                       ("read_rows", "choose", "write_calibrated")),
 }
+PHASES = ("reading", "working", "writing")
 
 
 def run(tool: Tool, args, capsys) -> tuple[int, str]:
@@ -218,13 +223,14 @@ def test_what_a_killed_run_left_is_removed_by_the_next_run(name, tiny, tmp_path,
     assert leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize("phase", PHASES)
 @pytest.mark.parametrize("name", TOOL_NAMES)
-def test_ctrl_c_while_working_ends_in_one_line_and_leaves_no_output(name, tiny, tmp_path, capsys, monkeypatch):
+def test_ctrl_c_in_each_phase_ends_in_one_line_and_leaves_no_output(name, phase, tiny, tmp_path, capsys, monkeypatch):
     import importlib
 
     tool = TOOLS[name]
     module = importlib.import_module(tool.module)
-    owner, _, attribute = tool.phase.rpartition(".")
+    owner, _, attribute = tool.phase[PHASES.index(phase)].rpartition(".")
     target = getattr(module, owner) if owner else module
 
     def interrupt(*args, **kwargs):
@@ -236,10 +242,12 @@ def test_ctrl_c_while_working_ends_in_one_line_and_leaves_no_output(name, tiny, 
     code, line = run(tool, args, capsys)
     assert code == entry.INTERRUPTED and line.startswith("interrupted"), line
     assert leftovers(tmp_path) == []
-    if tool.module == "train":
-        assert "no checkpoint was saved yet" in line  # a run with nothing saved: no resume advice
-    else:
+    if tool.module != "train":
         assert not out.exists()
+    elif phase == "writing":  # the card comes after the final save: the advice is to evaluate that model
+        assert "training had finished" in line, line
+    else:
+        assert "no checkpoint was saved yet" in line or "nothing was trained" in line, line
 
 
 @pytest.mark.parametrize("name", TOOL_NAMES)
