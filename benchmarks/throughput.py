@@ -82,7 +82,8 @@ def paths(args, input_file: Path, output: Path) -> dict[str, tuple[list[str], di
             sys.executable, "-m", "torch.distributed.run", "--nproc_per_node", str(processes), "--master_port", "29531"]
         return [*launcher, str(REPO / "predict.py"), "--model_name_or_path", str(model), "--runtime", runtime,
                 "--input_file", str(input_file), "--output_file", str(output / f"{runtime}-{processes}{suffix}.csv"),
-                "--batch_size", str(args.batch_size), "--max_length", str(args.max_length), "--no_progress", *extra]
+                "--batch_size", str(args.batch_size), "--max_length", str(args.max_length), "--no_progress",
+                "--overwrite_output_file", *extra]  # scratch files, replaced round after round
 
     pipeline = [sys.executable, __file__, "--_pipeline", str(args.checkpoint), str(input_file)]
     table = {
