@@ -164,6 +164,8 @@ def train_command(cell: str, seed: int, args, output_dir: Path) -> list[str]:
         command += ["--teacher_cache_dir", Path(args.runs_dir) / "teacher_targets"]
     if args.bf16:  # bf16 autocast; on a machine without a GPU, Trainer wants --use_cpu with it
         command += ["--bf16"] + ([] if torch.cuda.is_available() else ["--use_cpu"])
+    if getattr(args, "fp32", False):  # against train.py's default of bf16 where the hardware has it
+        command += ["--bf16", "false"]
     for name, value in {**json.loads(args.cmhl), **CELLS[cell]}.items():
         command += [f"--{name}", value]
     for key in ("max_train_samples", "max_eval_samples", "max_predict_samples"):
@@ -304,6 +306,7 @@ def main():
     parser.add_argument("--emotion_teacher", nargs="+", help="student cells: train.py --emotion_teacher (checkpoints)")
     parser.add_argument("--affect_teacher", nargs="+", help="student cells: train.py --affect_teacher (checkpoints)")
     parser.add_argument("--bf16", action="store_true", help="train.py --bf16 (bf16 autocast; say so beside results)")
+    parser.add_argument("--fp32", action="store_true", help="train.py --bf16 false (fp32 where bf16 is the default)")
     parser.add_argument("--max_train_samples", type=int)
     parser.add_argument("--max_eval_samples", type=int)
     parser.add_argument("--max_predict_samples", type=int)
