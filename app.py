@@ -57,11 +57,15 @@ def describe(predictor: Predictor, text: str):
 
 
 def no_emotion_line(predictor: Predictor, result: dict) -> str:
-    """The no-clear-emotion verdict of a calibrated checkpoint (no_emotion.py); nothing for an uncalibrated one."""
+    """The no-clear-emotion verdict: a model's own `neutral` label, or a checkpoint calibrated by no_emotion.py; nothing
+    for a six-label checkpoint without calibration."""
     if not predictor.no_emotion_fields:
         return ""
     score, threshold = float(result["no_emotion"][0]), predictor.config.no_emotion_threshold
-    verdict = "**yes**: the top emotion is only the closest guess" if score >= threshold else "**no**"
+    if threshold is None:  # the model's neutral class: p(neutral), flagged when it is the top label
+        verdict = "**yes**: `neutral` is the top label" if result["no_emotion_flag"][0] else "**no**"
+        return f"\n\nno clear emotion: {verdict} (p(neutral) {score:.2f})"
+    verdict = "**yes**: the top emotion is only the closest guess" if result["no_emotion_flag"][0] else "**no**"
     return f"\n\nno clear emotion: {verdict} (score {score:.2f}; flagged from {threshold:.2f})"
 
 

@@ -29,6 +29,13 @@ WARRINER_2013 = {
 }
 WARRINER_2013_SCALE = (1.0, 9.0)
 
+# The label of texts with no clear emotion (GoEmotions' and MELD's "neutral", Demszky et al. 2020, Poria et al. 2019).
+# It sits at the circumplex's centre, the scale's midpoint (valence 0, arousal 0.5 on the heads' scales, intensity 0):
+# Russell (1980) places the absence of affect at the origin, and intensity is the distance from it (Reisenzein 1994).
+NEUTRAL_LABEL = "neutral"
+CIRCUMPLEX_CENTRE = (5.0, 5.0)  # on WARRINER_2013_SCALE
+DEFAULT_COORDINATES = {**WARRINER_2013, NEUTRAL_LABEL: CIRCUMPLEX_CENTRE}  # labels with default coordinates
+
 REGRESSION_LOSSES = ("mse", "smooth_l1")
 INTENSITY_DEFINITIONS = ("circumplex_distance", "arousal")
 DIMENSIONAL_FEATURES = ("emotion_head", "mean_tokens")
@@ -178,6 +185,13 @@ class CMHLConfig(PretrainedConfig):
     """Explicit `[label_a, label_b]` pairs that must not be predicted together. None: every pair whose
     circumplex valences have opposite signs (Russell 1980: pleasure and displeasure are opposite poles)."""
 
+    neutral_contradicts_emotions: bool = True
+    """With a `neutral` label (NEUTRAL_LABEL) and no explicit `incompatible_pairs`: `neutral` is incompatible with
+    every other label, since "no clear emotion" and an emotion cannot both hold (Russell 1980: the centre of the
+    circumplex is the absence of affect). Its valence is the scale's midpoint, so the valence rule alone would make
+    it compatible with everything and the contradiction loss would never separate it. Our choice (issue "The text
+    people write", item 3); False leaves `neutral` out of the pairs, for the ablation."""
+
     contradiction_threshold: float = 0.3
     """Evaluation only: a prediction is a contradiction when two incompatible labels both get at least
     this probability. Our choice; must be in (0, 0.5] for two labels to reach it."""
@@ -249,8 +263,8 @@ class CMHLConfig(PretrainedConfig):
         self.sync_encoder_config()
         if getattr(self, "pad_token_id", None) is None:  # the tokenizer's padding id, as the encoder knows it
             self.pad_token_id = getattr(self.encoder_config, "pad_token_id", None)
-        if self.circumplex_coordinates is None and all(n in WARRINER_2013 for n in self.label_names):
-            self.circumplex_coordinates = {n: list(WARRINER_2013[n]) for n in self.label_names}
+        if self.circumplex_coordinates is None and all(n in DEFAULT_COORDINATES for n in self.label_names):
+            self.circumplex_coordinates = {n: list(DEFAULT_COORDINATES[n]) for n in self.label_names}
         self.auto_map = {
             "AutoConfig": "configuration_cmhl.CMHLConfig",
             "AutoModel": "modeling_cmhl.CMHLForSequenceClassification",
@@ -299,6 +313,11 @@ class CMHLConfig(PretrainedConfig):
         """Label names in index order."""
         return [self.id2label[i] for i in range(len(self.id2label))]
 
+    @property
+    def neutral_index(self) -> int | None:
+        """Index of the `neutral` label (NEUTRAL_LABEL), or None for a model without one."""
+        return self.label2id.get(NEUTRAL_LABEL) if self.label2id else None
+
     def head_is_trained(self, head: str) -> bool:
         """Whether `head` ("emotion", "valence", "arousal") was trained: `trained_heads` where written, else
         (checkpoints of earlier versions) its loss weight > 0."""
@@ -322,13 +341,17 @@ class CMHLConfig(PretrainedConfig):
 
     def incompatible_index_pairs(self) -> list[tuple[int, int]]:
         """Index pairs (i < j) of labels that contradict each other: `incompatible_pairs` when given,
-        else the pairs of opposite circumplex valence (a valence exactly at the scale's middle is neutral
-        and compatible with everything)."""
+        else the pairs of opposite circumplex valence (a valence exactly at the scale's middle is compatible with
+        everything), and with `neutral_contradicts_emotions` the `neutral` label paired with every other label."""
         if self.incompatible_pairs is not None:
             return sorted({tuple(sorted((self.label2id[a], self.label2id[b]))) for a, b in self.incompatible_pairs})
         valence, _ = self.circumplex_targets()
         n = len(valence)
-        return [(i, j) for i in range(n) for j in range(i + 1, n) if valence[i] * valence[j] < 0]
+        pairs = {(i, j) for i in range(n) for j in range(i + 1, n) if valence[i] * valence[j] < 0}
+        neutral = self.neutral_index
+        if neutral is not None and getattr(self, "neutral_contradicts_emotions", True):
+            pairs |= {tuple(sorted((neutral, k))) for k in range(n) if k != neutral}
+        return sorted(pairs)
 
     # ---- validation: every field checked, errors name the field and what was expected ----
 

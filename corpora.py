@@ -1,35 +1,70 @@
-"""Labelled corpora whose labels are not the model's: how a file's rows are read (header-less tables too) and how
-a mapping file turns the corpus's labels into the model's (evaluate_cmhl.py, no_emotion.py).
+"""Labelled corpora whose labels are not the model's: how a file's rows are read, how a mapping file turns the
+corpus's labels into the model's (train.py --corpus, evaluate_cmhl.py, no_emotion.py), and how several corpora make
+one training set with a validation and a test split per corpus.
 
 A mapping file (JSON, read by jsonfiles.read_object: a key given twice, an unknown key or a wrong type is an error):
 
-    {"description": "why each decision",           # optional, for people
+    {"description": "why each decision",           # for people: the rules below, stated for this corpus
+     "corpus": "GoEmotions (Demszky et al. 2020)", # optional: name and citation, for the model card
+     "license": "Apache-2.0",                     # optional: the corpus's licence, for the model card
+     "reader": {"columns": ["text", "label", "id"]},  # optional: a header-less .csv/.tsv's columns, or
+                                                  #   {"text_column": "Utterance", "label_column": "Emotion"}
      "mapping": {"annoyance": "anger", ...},      # corpus label -> model label
      "excluded": ["neutral", ...],                # corpus labels with no counterpart
      "source_labels": ["admiration", ...],        # optional: label ids -> names, for files labelled by ids
      "separator": ",",                            # optional: multi-label cells ("3,15")
      "no_emotion": ["neutral"]}                   # optional: excluded labels that mean "no clear emotion"
 
-A text counts when every one of its labels is mapped and they all map to one model label.
+The rule for every file (multi-label rows included): a text counts when every one of its labels is mapped and they
+all map to one model label. A text whose labels are all "no_emotion" labels is the model's `neutral` when the model
+has that label (configuration_cmhl.NEUTRAL_LABEL), and otherwise is left out of the emotion metrics and used by the
+no-emotion scores. Every other text is left out and counted by reason.
 """
 
+import hashlib
+import math
+from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 
-from data import DataError, Row, check_header, delimited_records, read_file
-from jsonfiles import read_object
+import datasets
+import numpy as np
 
-MAPPING_FIELDS = {"description": (str, False), "mapping": (dict, True), "excluded": (list, False),
+from configuration_cmhl import NEUTRAL_LABEL
+from data import (SPLITS, DataError, Row, check_header, check_rows, delimited_records, draw, read_file, read_records,
+                  to_dataset, with_source)
+from jsonfiles import check_fields, read_object
+
+READER_FIELDS = {"columns": (list, False), "text_column": (str, False), "label_column": (str, False)}
+MAPPING_FIELDS = {"description": (str, False), "corpus": (str, False), "license": (str, False),
+                  "reader": (dict, False), "mapping": (dict, True), "excluded": (list, False),
                   "source_labels": ((list, type(None)), False), "separator": ((str, type(None)), False),
                   "no_emotion": (list, False)}
 
 
-def read_rows(path: Path, column_names: list[str] | None) -> list[Row]:
-    """Rows of a labelled file; with `column_names`, a header-less CSV/TSV whose columns they name."""
-    if not column_names:
+def read_rows(path: Path, column_names: list[str] | None = None, text_column: str = "text",
+              label_column: str = "label") -> list[Row]:
+    """Rows of a labelled file: with `column_names`, a header-less CSV/TSV whose columns they name; with other
+    `text_column` / `label_column`, a file with a header whose columns have those names (MELD: Utterance, Emotion);
+    else any file data.read_file reads."""
+    path = Path(path)
+    if column_names:
+        return _headerless_rows(path, column_names)
+    if (text_column, label_column) == ("text", "label"):
         return read_file(path)
+    rows = []
+    for where, record in read_records(path, (text_column, label_column)):
+        text = record[text_column]
+        if not isinstance(text, str):
+            raise DataError(f"{where}: expected the text in column {text_column!r} as a string, got {text!r:.80}")
+        rows.append(Row(where, text, record[label_column]))
+    return rows
+
+
+def _headerless_rows(path: Path, column_names: list[str]) -> list[Row]:
     check_header(path, column_names, 0)
     if path.suffix not in (".csv", ".tsv") or "text" not in column_names or "label" not in column_names:
-        raise DataError(f"{path}: --column_names is for header-less .csv/.tsv files and must name 'text' and "
+        raise DataError(f"{path}: column names are for header-less .csv/.tsv files and must name 'text' and "
                         f"'label', got {column_names}")
     rows = []
     for number, record in delimited_records(path):  # quoting as data.delimited_records: one record a line
@@ -48,7 +83,10 @@ class LabelMapping:
 
     def __init__(self, path: Path, model_labels: list[str]):
         spec = read_object(path, "label mapping", MAPPING_FIELDS)
-        self.path, self.mapping = path, spec["mapping"]
+        self.path, self.mapping = Path(path), spec["mapping"]
+        self.reader = spec.get("reader", {})
+        check_fields(path, self.reader, READER_FIELDS, "label mapping's 'reader'")
+        self.corpus, self.license = spec.get("corpus"), spec.get("license")
         self.excluded = set(spec.get("excluded", []))
         self.source_labels = spec.get("source_labels")
         self.separator = spec.get("separator")
@@ -68,7 +106,17 @@ class LabelMapping:
         both = sorted(self.excluded & set(self.mapping))
         if both:
             raise DataError(f"{path}: labels {both} are both mapped and excluded")
+        named = set(self.mapping) | self.excluded
+        if self.source_labels is not None and not named <= set(self.source_labels):
+            raise DataError(f"{path}: labels {sorted(named - set(self.source_labels))} are mapped or excluded but are "
+                            f"not in 'source_labels', the labels the corpus has")
         self.model_index = {name: i for i, name in enumerate(model_labels)}
+        self.neutral = self.model_index.get(NEUTRAL_LABEL)
+
+    def read(self, path: Path) -> list[Row]:
+        """The rows of one of the corpus's files, read with the mapping's "reader" settings."""
+        return read_rows(path, self.reader.get("columns"), self.reader.get("text_column", "text"),
+                         self.reader.get("label_column", "label"))
 
     def source_names(self, row: Row) -> list[str]:
         """The corpus's label names of one row (ids resolved, multi-label cells split)."""
@@ -95,9 +143,202 @@ class LabelMapping:
     def __call__(self, row: Row) -> tuple[int | None, str]:
         """(model label index, "counted") or (None, why the row is not counted)."""
         names = self.source_names(row)
+        if self.neutral is not None and self.no_emotion and set(names) <= self.no_emotion:
+            return self.neutral, "counted"
         if any(name in self.excluded for name in names):
             return None, "has an excluded label"
         targets = {self.mapping[name] for name in names}
         if len(targets) > 1:
             return None, "maps to several labels"
         return self.model_index[targets.pop()], "counted"
+
+
+# ---- several corpora: train.py --corpus ----
+
+CORPUS_KEYS = ("name", "train", "validation", "test", "mapping", "proportion", "holdout")
+DEFAULT_HOLDOUT = 0.1
+
+
+@dataclass
+class Corpus:
+    """One labelled corpus of a multi-corpus run (train.py --corpus "name=...,train=...,mapping=...,..."):
+    its files, its mapping file, its share of each epoch (None: its share of the training rows) and, for a corpus
+    without a validation file, the share of its training texts held out for validation by hash (`holdout_split`)."""
+
+    name: str
+    train: Path
+    mapping: Path
+    validation: Path | None = None
+    test: Path | None = None
+    proportion: float | None = None
+    holdout: float = DEFAULT_HOLDOUT
+
+    @classmethod
+    def parse(cls, value: str) -> "Corpus":
+        """'name=goemotions,train=a.tsv,validation=b.tsv,test=c.tsv,mapping=m.json,proportion=0.3' -> Corpus."""
+        settings = {}
+        for part in value.split(","):
+            key, sep, setting = part.partition("=")
+            key = key.strip()
+            if not sep or key not in CORPUS_KEYS:
+                raise DataError(f"--corpus {value!r}: expected key=value pairs separated by commas with keys "
+                                f"{list(CORPUS_KEYS)}, got {part!r} (a path holding a comma cannot be given here)")
+            if key in settings:
+                raise DataError(f"--corpus {value!r}: {key} given twice")
+            settings[key] = setting.strip()
+        missing = [key for key in ("name", "train", "mapping") if not settings.get(key)]
+        if missing:
+            raise DataError(f"--corpus {value!r}: missing {missing}; name, train and mapping are required")
+        numbers = {}
+        for key, low, high in (("proportion", 0.0, 1.0), ("holdout", 0.0, 0.5)):
+            if key in settings:
+                try:
+                    numbers[key] = float(settings[key])
+                except ValueError:
+                    numbers[key] = math.nan
+                if not low < numbers[key] <= high:
+                    raise DataError(f"--corpus {settings['name']}: {key} expected a number in ({low}, {high}], "
+                                    f"got {settings[key]!r}")
+        paths = {key: Path(settings[key]) for key in ("train", "validation", "test", "mapping") if settings.get(key)}
+        return cls(name=settings["name"], **paths, **numbers)
+
+    def files(self) -> list[Path]:
+        return [path for path in (self.train, self.validation, self.test, self.mapping) if path is not None]
+
+
+def normalised(text: str) -> str:
+    """A text as overlap checks compare it: case-folded, whitespace runs made one space."""
+    return " ".join(text.casefold().split())
+
+
+def holdout_split(texts: list[str], share: float) -> np.ndarray:
+    """(N,) bool, True for the rows held out for validation: the first 8 bytes of sha256(normalised text) as an
+    integer, modulo 10,000, below share x 10,000. Deterministic, independent of row order and seed, and a text that
+    repeats falls on one side only."""
+    buckets = [int.from_bytes(hashlib.sha256(normalised(t).encode()).digest()[:8], "big") % 10_000 for t in texts]
+    return np.array(buckets) < round(share * 10_000)
+
+
+def _mapped_rows(corpus: Corpus, mapping: LabelMapping, path: Path, label_names: list[str], limit: int | None,
+                 log) -> tuple[list[Row], Counter]:
+    """The rows of one file with their model label names; the left-out rows counted by reason."""
+    rows = mapping.read(path)
+    reasons, kept = Counter(), []
+    for row in rows:
+        index, reason = mapping(row)
+        reasons[reason] += 1
+        if index is not None:
+            kept.append(Row(row.where, row.text, label_names[index]))
+    if not kept:
+        raise DataError(f"{path}: no rows left after mapping with {mapping.path} (of {len(rows)}: {dict(reasons)}); "
+                        "check the mapping file and the model's labels (--class_names)")
+    if limit is not None:
+        kept = kept[:limit]
+    dropped = {reason: n for reason, n in reasons.items() if reason != "counted"}
+    log(f"corpus {corpus.name}: {path}: {reasons['counted']} of {len(rows)} rows map to one label"
+        + (f"; left out: {dropped}" if dropped else "") + (f"; first {limit} kept" if limit is not None else ""))
+    return kept, reasons
+
+
+def load_corpora(corpora: list[Corpus], label_names: list[str], drop_test_overlap: bool, log=print,
+                 limits: dict | None = None) -> dict:
+    """Read, map and check every corpus. Returns {split: {corpus name: columns}} for train / validation / test,
+    validation either the corpus's file or `holdout_split` of its training rows. A training or validation text that is
+    also in another corpus's test split is an error naming both files, unless `drop_test_overlap`, which drops it
+    (counted in the log). Every model label needs training rows in some corpus."""
+    limits = limits or {}
+    names = [corpus.name for corpus in corpora]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise DataError(f"--corpus: names {repeated} given more than once; each corpus needs its own name")
+    given = [corpus.proportion is not None for corpus in corpora]
+    if any(given) and not all(given):
+        raise DataError("--corpus: give a proportion for every corpus or for none (then each corpus's share is its "
+                        "share of the training rows)")
+    if all(given) and abs(sum(corpus.proportion for corpus in corpora) - 1) > 1e-6:
+        raise DataError(f"--corpus: the proportions {[c.proportion for c in corpora]} must add up to 1")
+    rows = {split: {} for split in SPLITS}
+    for corpus in corpora:
+        mapping = LabelMapping(corpus.mapping, label_names)
+        train, _ = _mapped_rows(corpus, mapping, corpus.train, label_names, limits.get("train"), log)
+        if corpus.validation is not None:
+            rows["validation"][corpus.name], _ = _mapped_rows(corpus, mapping, corpus.validation, label_names,
+                                                              limits.get("validation"), log)
+        else:
+            held = holdout_split([str(row.text) for row in train], corpus.holdout)
+            rows["validation"][corpus.name] = [row for row, out in zip(train, held) if out]
+            train = [row for row, out in zip(train, held) if not out]
+            log(f"corpus {corpus.name}: no validation file; {int(held.sum())} training rows held out by hash "
+                f"(share {corpus.holdout}, corpora.holdout_split)")
+            if not rows["validation"][corpus.name] or not train:
+                raise DataError(f"{corpus.train}: the hash split (holdout {corpus.holdout}) leaves no "
+                                f"{'validation' if train else 'training'} rows; give a validation file")
+        rows["train"][corpus.name] = train
+        if corpus.test is not None:
+            rows["test"][corpus.name], _ = _mapped_rows(corpus, mapping, corpus.test, label_names,
+                                                        limits.get("test"), log)
+    _check_test_overlap(corpora, rows, drop_test_overlap, log)
+    columns = {split: {name: check_rows(split_rows, label_names, f"corpus {name} ({split})")[0]
+                       for name, split_rows in by_name.items()} for split, by_name in rows.items()}
+    trained = set().union(*(set(c["label"]) for c in columns["train"].values()))
+    absent = [name for i, name in enumerate(label_names) if i not in trained]
+    if absent:
+        raise DataError(f"--corpus: no training row of label(s) {absent} in any corpus; every label needs training "
+                        "data (map a corpus's labels onto it, or leave it out of --class_names)")
+    return columns
+
+
+def _check_test_overlap(corpora: list[Corpus], rows: dict, drop: bool, log) -> None:
+    """Training and validation texts that are another corpus's test texts (normalised): an error, or dropped."""
+    tests = {name: {normalised(str(row.text)) for row in test_rows} for name, test_rows in rows["test"].items()}
+    by_name = {corpus.name: corpus for corpus in corpora}
+    for split in ("train", "validation"):
+        for name, split_rows in rows[split].items():
+            kept = split_rows
+            for other, texts in tests.items():
+                if other == name:  # a corpus's own splits are the corpus's business (MELD's official ones overlap)
+                    continue
+                shared = [row for row in kept if normalised(str(row.text)) in texts]
+                if not shared:
+                    continue
+                source = by_name[name].train if split == "train" or by_name[name].validation is None \
+                    else by_name[name].validation
+                if not drop:
+                    raise DataError(f"{source}: {len(shared)} {split} text(s) of corpus {name} are also in the test "
+                                    f"split of corpus {other} ({by_name[other].test}), e.g. {str(shared[0].text)!r:.60}"
+                                    "; a test split must be unseen: give --drop_test_overlap to leave them out of "
+                                    "training and validation (counted in the log)")
+                kept = [row for row in kept if normalised(str(row.text)) not in texts]
+                log(f"corpus {name}: {len(shared)} {split} text(s) are in corpus {other}'s test split; left out "
+                    "(--drop_test_overlap)")
+            rows[split][name] = kept
+
+
+def epoch_mix(train: dict[str, datasets.Dataset], corpora: list[Corpus], epoch_size: int | None, seed: int,
+              log=print) -> datasets.Dataset:
+    """One epoch's training rows: round(proportion x epoch_size) rows of each corpus (data.draw: without replacement
+    while a corpus has enough, seeded), concatenated; Trainer's sampler shuffles them. The draw is made once per
+    run, and every epoch repeats it. Without proportions each corpus keeps its share of the training rows; without
+    `epoch_size` the epoch is every training row of every corpus."""
+    total = sum(len(dataset) for dataset in train.values())
+    size = epoch_size or total
+    shares = {c.name: c.proportion if c.proportion is not None else len(train[c.name]) / total for c in corpora}
+    counts = {name: round(share * size) for name, share in shares.items()}
+    if epoch_size is None and all(c.proportion is None for c in corpora):
+        counts = {name: len(dataset) for name, dataset in train.items()}  # every row once, exactly
+    generator = np.random.default_rng(seed)
+    parts = [draw(train[name], count, generator) for name, count in counts.items() if count > 0]
+    log("training epoch: " + ", ".join(f"{name} {count} rows ({count / max(len(train[name]), 1):.2f}x its "
+                                       f"{len(train[name])})" for name, count in counts.items()))
+    return datasets.concatenate_datasets(parts)
+
+
+def corpus_datasets(columns: dict) -> dict:
+    """{split: {name: columns}} -> {split: one Dataset of the corpora in order, each row's corpus index (in the order
+    of the names) in `source_ids`}; training rows stay per corpus ({name: Dataset}) for `epoch_mix`."""
+    result = {}
+    for split, by_name in columns.items():
+        parts = {name: with_source(to_dataset(c), index) for index, (name, c) in enumerate(by_name.items())}
+        result[split] = parts if split == "train" else datasets.concatenate_datasets(list(parts.values())) if parts \
+            else None
+    return {split: value for split, value in result.items() if value is not None}

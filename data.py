@@ -368,6 +368,12 @@ def to_dataset(columns: dict) -> datasets.Dataset:
     return datasets.Dataset.from_dict(columns, features=features)
 
 
+def with_source(dataset: datasets.Dataset, index: int) -> datasets.Dataset:
+    """The dataset with a column `source_ids` = `index` (which corpus each row comes from; -1 for rated rows): it
+    reaches compute_metrics beside the labels, whatever order the evaluation sampler takes (train.py)."""
+    return dataset.add_column("source_ids", np.full(len(dataset), index, dtype=np.int64))
+
+
 def missing_labels(dataset: datasets.Dataset, label_names: list[str]) -> list[str]:
     """Label names that never occur in the split."""
     counts = Counter(dataset["label"])
@@ -557,15 +563,19 @@ def load_lexicon(path, spec: LexiconSpec) -> tuple[datasets.Dataset, str]:
     return to_dataset(columns), report
 
 
+def draw(dataset: datasets.Dataset, count: int, generator: np.random.Generator) -> datasets.Dataset:
+    """`count` rows of `dataset`: without replacement while there are enough (a seeded permutation), then whole
+    further permutations, so every row appears floor(count / N) or ceil(count / N) times."""
+    order = np.concatenate([generator.permutation(len(dataset)) for _ in range(count // len(dataset) + 1)])
+    return dataset.select(order[:count].tolist())
+
+
 def mix(emotion: datasets.Dataset, affect: datasets.Dataset, proportion: float | None, seed: int) -> datasets.Dataset:
     """One training set of emotion rows and rated rows, shuffled by Trainer's sampler. `proportion`: the share of
     rated rows in the mix; the rated rows are drawn without replacement while there are enough and with
-    replacement beyond (seeded), the emotion rows all kept. None: every rated row once."""
+    replacement beyond (seeded, `draw`), the emotion rows all kept. None: every rated row once."""
     if proportion is not None:
         if not 0 < proportion < 1:
             raise DataError(f"--affect_proportion: expected a share in (0, 1), got {proportion}")
-        wanted = round(proportion / (1 - proportion) * len(emotion))
-        generator = np.random.default_rng(seed)
-        order = np.concatenate([generator.permutation(len(affect)) for _ in range(wanted // len(affect) + 1)])
-        affect = affect.select(order[:wanted].tolist())
+        affect = draw(affect, round(proportion / (1 - proportion) * len(emotion)), np.random.default_rng(seed))
     return datasets.concatenate_datasets([emotion, affect])

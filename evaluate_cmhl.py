@@ -5,7 +5,8 @@
         --output_dir runs/cmhl/goemotions
 
 Input: any labelled file `train.py` reads (.txt `text;label`, .csv/.tsv with a header, .jsonl, .parquet), or
-a header-less .csv/.tsv whose columns `--column_names` names (GoEmotions). The mapping file (JSON) says how
+a header-less .csv/.tsv whose columns `--column_names` names (GoEmotions), or as the mapping file's "reader" says
+(corpora.py: GoEmotions' columns, MELD's Utterance and Emotion). The mapping file (JSON) says how
 the corpus's labels become the model's:
 
     {"mapping": {"annoyance": "anger", ...},      # corpus label -> model label
@@ -33,7 +34,7 @@ import entry
 from corpora import LabelMapping, read_rows
 from data import DataError, Row, positive_int
 from metrics import (classification_metrics, contradiction_rate, detection_metrics, expected_calibration_error,
-                     valence_agreement)
+                     load_cmhl_metric, source_metrics, valence_agreement)
 from outputs import Output, write_json
 from plots import write_figures
 from predict import Predictor
@@ -62,8 +63,10 @@ def evaluate(predictor: Predictor, rows: list[Row], mapping: LabelMapping, batch
         raise DataError("no text maps to exactly one model label: check the mapping file")
     predicted = kept["probabilities"].argmax(axis=1)
     results.update(classification_metrics(predicted, labels, predictor.label_names))
+    # cmhl_metric (the evaluate module): the same overall numbers, and "corpus_own_labels_*", the argmax over the
+    # labels this corpus has (six-way on a corpus without `neutral`), "corpus_neutral_auroc" for a neutral class
+    results.update(source_metrics(load_cmhl_metric(), kept["probabilities"], labels, ["corpus"] * len(labels), config))
     results["ece"] = expected_calibration_error(kept["probabilities"], labels)[0]
-    results["contradiction_rate"] = contradiction_rate(kept["probabilities"], pairs, config.contradiction_threshold)
     results["contradiction_rate_all_texts"] = contradiction_rate(arrays["probabilities"], pairs,
                                                                  config.contradiction_threshold)
     if has_circumplex and config.head_is_trained("valence"):  # an untrained head's sign says nothing
@@ -86,7 +89,7 @@ def no_emotion_results(predictor: Predictor, rows: list[Row], mapping: LabelMapp
         return {"texts": 0}
     intensity = arrays["intensity"] if "intensity" in predictor.dimensions else np.full(len(rows), np.nan)
     config = predictor.config
-    scores = method_scores(arrays["probabilities"][used], intensity[used], config.no_emotion_mix)
+    scores = method_scores(arrays["probabilities"][used], intensity[used], config.no_emotion_mix, config.neutral_index)
     results = {name: detection_metrics(values, neutral[used]) for name, values in scores.items() if name != "mixed"}
     results["checkpoint"] = {"no_emotion_mix": config.no_emotion_mix,
                              **detection_metrics(scores["mixed"], neutral[used], config.no_emotion_threshold)}
@@ -124,12 +127,14 @@ def main(argv=None) -> dict:
                     inputs=[args.test_file, args.label_mapping, args.model_name_or_path],
                     replaceable=earlier_evaluation, tool="another evaluate_cmhl.py")
     with output:  # locked now; the results go into a staging folder, renamed into place at the end
-        rows = read_rows(args.test_file, args.column_names.split(",") if args.column_names else None)
-        if args.max_samples:
-            rows = rows[:args.max_samples]
         predictor = Predictor(args.model_name_or_path, max_length=args.max_length, batch_size=args.batch_size,
                               max_batch_tokens=args.max_batch_tokens)
         mapping = LabelMapping(args.label_mapping, predictor.label_names)
+        # the file is read as the mapping's "reader" says, unless --column_names says otherwise
+        rows = read_rows(args.test_file, args.column_names.split(",")) if args.column_names else \
+            mapping.read(args.test_file)
+        if args.max_samples:
+            rows = rows[:args.max_samples]
         results, arrays = evaluate(predictor, rows, mapping, args.batch_size)
         results.update(model=args.model_name_or_path, test_file=str(args.test_file),
                        label_mapping=str(args.label_mapping))

@@ -7,6 +7,8 @@ Definitions (also in README.md):
   of the predicted emotion (texts whose predicted emotion has neutral valence are left out).
 """
 
+from pathlib import Path
+
 import numpy as np
 from sklearn.metrics import accuracy_score, f1_score, precision_recall_curve, recall_score, roc_auc_score
 
@@ -149,31 +151,62 @@ def within_label_spread(values: np.ndarray, labels: np.ndarray) -> float:
     return float(np.mean(spreads)) if spreads else float("nan")
 
 
+METRIC_MODULE = Path(__file__).resolve().parent / "cmhl_metric"  # the `evaluate` module, loaded by path (offline)
+
+
+def load_cmhl_metric():
+    """The repository's `evaluate` metric (cmhl_metric/cmhl_metric.py), kept in memory (no cache files, so that
+    several processes never share one)."""
+    import evaluate
+
+    return evaluate.load(str(METRIC_MODULE), keep_in_memory=True)
+
+
+def source_metrics(metric, probabilities: np.ndarray, labels: np.ndarray, sources: list[str], config) -> dict:
+    """The evaluate module's metrics of texts from one or several corpora: `sources` (N,) each text's corpus name.
+    probabilities: (N, L) · labels: (N,)"""
+    has_circumplex = config.circumplex_coordinates is not None
+    pairs = config.incompatible_index_pairs() if has_circumplex or config.incompatible_pairs else []
+    return metric.compute(predictions=probabilities, references=labels, sources=sources,
+                          label_names=config.label_names, incompatible_pairs=pairs,
+                          contradiction_threshold=config.contradiction_threshold)
+
+
 class CMHLMetrics:
     """`compute_metrics` for `Trainer`: takes predictions (logits, valence, arousal, intensity) and label_ids
     (labels, valence_labels, arousal_labels), as `label_names` orders them. An evaluation set of emotion-labelled
     texts gets classification and consistency metrics; a set of rated texts (every label -1, e.g. EmoBank dev)
     gets the Pearson r and MAE of the valence and arousal heads against the ratings, and the same r for the
     valence / arousal the emotion distribution implies (sum_k p_k c_k over the labels' circumplex coordinates
-    c_k: what a classifier without dimensional heads can say)."""
+    c_k: what a classifier without dimensional heads can say). With `source_names` (train.py --corpus: label_ids
+    also carry each row's corpus index, `source_ids`), each corpus's metrics and their mean (cmhl_metric:
+    `mean_source_macro_f1`, the selection metric)."""
 
-    def __init__(self, config):
+    def __init__(self, config, source_names: list[str] | None = None):
+        self.config, self.source_names = config, source_names
+        self.metric = load_cmhl_metric()
         self.label_names = config.label_names
-        self.threshold = config.contradiction_threshold
         has_circumplex = config.circumplex_coordinates is not None
-        self.pairs = config.incompatible_index_pairs() if has_circumplex or config.incompatible_pairs else []
         tables = config.circumplex_targets() if has_circumplex else None
         self.label_valence, self.label_arousal = (np.array(t) for t in tables) if tables else (None, None)
 
     def __call__(self, eval_prediction) -> dict:
         logits, valence, arousal, intensity = eval_prediction.predictions[:4]
-        labels, valence_labels, arousal_labels = eval_prediction.label_ids
+        labels, valence_labels, arousal_labels = eval_prediction.label_ids[:3]
         probabilities = softmax(logits.astype(np.float64))
         if (labels < 0).all():
             return self.rated(probabilities, valence, arousal, intensity, valence_labels, arousal_labels)
         predicted = probabilities.argmax(axis=-1)
         metrics = classification_metrics(predicted, labels, self.label_names)
-        metrics["contradiction_rate"] = contradiction_rate(probabilities, self.pairs, self.threshold)
+        if self.source_names:
+            sources = np.array(self.source_names)[eval_prediction.label_ids[3].astype(np.int64)].tolist()
+        else:
+            sources = ["all"] * len(labels)
+        by_source = source_metrics(self.metric, probabilities, labels, sources, self.config)
+        if not self.source_names:  # one evaluation set: the overall numbers only
+            by_source = {k: v for k, v in by_source.items() if k in ("accuracy", "macro_f1", "weighted_f1",
+                                                                      "contradiction_rate")}
+        metrics.update(by_source)
         metrics["ece"] = expected_calibration_error(probabilities, labels)[0]
         metrics["intensity_spread"] = within_label_spread(intensity, labels)
         metrics["valence_spread"] = within_label_spread(valence, labels)

@@ -17,8 +17,14 @@ HEADLINE = (("accuracy", "Accuracy", "accuracy", None), ("macro_f1", "Macro F1",
             ("weighted_f1", "Weighted F1", "f1", "weighted"))
 
 
+NEUTRAL_WIDGET_TEXT = "the team meeting moves to room 4 at 3 pm on thursday"  # for a model with `neutral`
+
+
 def widget_examples(classifier, texts=WIDGET_TEXTS, top_k: int = 3) -> list[dict]:
-    """Widget entries whose `output` is what `classifier` (a text-classification pipeline) predicts."""
+    """Widget entries whose `output` is what `classifier` (a text-classification pipeline) predicts; a model with a
+    `neutral` label also gets a text with no emotion."""
+    if "neutral" in classifier.model.config.label2id and texts == WIDGET_TEXTS:
+        texts = (*texts, NEUTRAL_WIDGET_TEXT)
     examples = []
     for text in texts:
         scores = classifier(text, top_k=top_k)
@@ -60,12 +66,49 @@ def _figure_section(figures: dict, split: str) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _neutral_section(config) -> str:
+    if config.neutral_index is None or config.no_emotion_threshold is not None:
+        return ""
+    return """## No clear emotion
+
+`neutral` is one of the labels: texts with no clear emotion (a meeting reminder) get it like any other label, in
+the widget and the pipeline. predict.py and app.py flag `no_emotion` when `neutral` is the top label and report
+p(neutral) as `no_emotion_score`; no calibration step is needed.
+"""
+
+
+def _corpus_section(corpora: list[dict], eval_metrics: dict, test_metrics: dict | None) -> str:
+    """The corpora, their licences and label mappings, and each one's own metrics (cmhl_metric)."""
+    lines = ["## Data and license", "", "Trained on several corpora, each mapped onto the labels by a file in the "
+             "repository's `mappings/` (its `description` states every decision):", "",
+             "| corpus | license | mapping | share of an epoch |", "|---|---|---|---|"]
+    for c in corpora:
+        share = f"{c['proportion']:.2f}" if c["proportion"] is not None else "its share of the rows"
+        lines.append(f"| {c['corpus']} | {c['license'] or 'not stated'} | `{c['mapping']}` | {share} |")
+    lines += ["", "Check each corpus's license before any use beyond research.", "",
+              "Each corpus on its own (macro and weighted F1 over the corpus's labels, argmax over all labels; "
+              "`own labels`: argmax over the corpus's labels alone):", "",
+              "| corpus | split | accuracy | macro F1 | weighted F1 | own labels macro F1 | neutral AUROC |",
+              "|---|---|---|---|---|---|---|"]
+    for prefix, metrics in (("eval", eval_metrics), ("test", test_metrics or {})):
+        for c in corpora:
+            key = f"{prefix}_{c['name']}"
+            if f"{key}_macro_f1" not in metrics:
+                continue
+            cells = [metrics.get(f"{key}_{m}") for m in ("accuracy", "macro_f1", "weighted_f1",
+                                                          "own_labels_macro_f1", "neutral_auroc")]
+            lines.append(f"| {c['name']} | {'validation' if prefix == 'eval' else 'test'} | "
+                         + " | ".join("-" if v is None else f"{v:.4f}" for v in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def write_model_card(output_dir, *, model_name: str, base_model: str, dataset_name: str, license: str,
                      config, eval_metrics: dict, test_metrics: dict | None, widget: list[dict],
                      training_summary: str, figures: dict | None = None, affect_source: str | None = None,
-                     lexicon_source: str | None = None) -> Path:
+                     lexicon_source: str | None = None, corpora: list[dict] | None = None) -> Path:
     """Write `output_dir/README.md` and return its path. `figures`: PNG file names in `output_dir` by kind
-    (plots.FIGURES), shown in the card."""
+    (plots.FIGURES), shown in the card. `corpora`: train.py --corpus's corpora (name, corpus, license, mapping,
+    proportion), listed with their licences and with their own metrics."""
     results = []
     if test_metrics:
         results = [
@@ -94,6 +137,11 @@ def write_model_card(output_dir, *, model_name: str, base_model: str, dataset_na
     if lexicon_source:
         dimensional += (f" The valence head also learned word ratings from `{lexicon_source}`"
                         + (" (VADER, Hutto & Gilbert 2014, MIT)" if "vader" in lexicon_source.lower() else "") + ".")
+    data_section = _corpus_section(corpora, eval_metrics, test_metrics) if corpora else f"""## Data and license
+
+Trained on `{dataset_name}`. dair-ai/emotion is licensed for education and research only, and its labels come
+from distant supervision (hashtags), so they are noisy. Check the data set's license before any other use.
+"""
     body = f"""
 # {model_name}
 
@@ -137,10 +185,8 @@ sign matches the circumplex valence of the predicted emotion.
 
 {training_summary}
 
-## Data and license
-
-Trained on `{dataset_name}`. dair-ai/emotion is licensed for education and research only, and its labels come
-from distant supervision (hashtags), so they are noisy. Check the data set's license before any other use.
+{_neutral_section(config)}
+{data_section}
 """
     path = Path(output_dir) / "README.md"
     path.write_text(f"---\n{data.to_yaml()}\n---\n{body}")

@@ -70,15 +70,29 @@ def circumplex_intensity(valence: torch.Tensor, arousal: torch.Tensor, definitio
     return torch.sqrt(valence.float() ** 2 + (2 * arousal.float() - 1) ** 2 + 1e-12) / 2 ** 0.5
 
 
-def no_emotion_score(probabilities: torch.Tensor, intensity: torch.Tensor, mix: float = 1.0) -> torch.Tensor:
+def no_emotion_score(probabilities: torch.Tensor, intensity: torch.Tensor, mix: float = 1.0,
+                     neutral_index: int | None = None) -> torch.Tensor:
     """How little emotion a text shows, in [0, 1] (CMHLConfig.no_emotion_mix = w):
-    w * (1 - max_k p_k) + (1 - w) * (1 - intensity). w = 1 is the maximum-softmax-probability baseline (Hendrycks &
-    Gimpel 2017); w = 0 the distance from the circumplex's neutral centre alone.   probabilities: (B, L),
-    intensity: (B,) -> (B,)"""
-    unsure = 1 - probabilities.float().amax(-1)  # (B,)
+    w * u + (1 - w) * (1 - intensity), with u = p_neutral for a model with a `neutral` label (its own answer to the
+    question) and u = 1 - max_k p_k otherwise (the maximum-softmax-probability baseline, Hendrycks & Gimpel 2017);
+    w = 0 is the distance from the circumplex's neutral centre alone.   probabilities: (B, L), intensity: (B,) -> (B,)"""
+    probabilities = probabilities.float()
+    unsure = probabilities[:, neutral_index] if neutral_index is not None else 1 - probabilities.amax(-1)  # (B,)
     if mix >= 1:  # intensity may be untrained (or NaN, from a stock classifier): never let it in
         return unsure
     return mix * unsure + (1 - mix) * (1 - intensity.float())
+
+
+def no_emotion_flags(probabilities: torch.Tensor, score: torch.Tensor, threshold: float | None,
+                     neutral_index: int | None) -> torch.Tensor | None:
+    """(B,) bool "no clear emotion": score >= threshold for a checkpoint calibrated by no_emotion.py; else, for a model
+    with a `neutral` label, `neutral` is its top label (no calibration needed: the widget shows the same answer);
+    None when neither holds.   probabilities: (B, L), score: (B,)"""
+    if threshold is not None:
+        return score >= threshold
+    if neutral_index is not None:
+        return probabilities.argmax(-1) == neutral_index
+    return None
 
 
 def _build_stock_classifier(encoder_config) -> PreTrainedModel:
@@ -238,7 +252,8 @@ class CMHLForSequenceClassification(PreTrainedModel):
             valence=valence,
             arousal=arousal,
             intensity=intensity,
-            no_emotion=no_emotion_score(logits.detach().softmax(-1), intensity.detach(), self.config.no_emotion_mix),
+            no_emotion=no_emotion_score(logits.detach().softmax(-1), intensity.detach(), self.config.no_emotion_mix,
+                                        self.config.neutral_index),
             loss_terms=loss.terms() if loss is not None else None,
             hidden_states=stock.hidden_states,
             attentions=stock.attentions,

@@ -60,35 +60,42 @@ def detection_rows(rows, mapping: LabelMapping) -> tuple[list[str], np.ndarray, 
     return texts, np.array(positive), dict(left_out)
 
 
-def method_scores(probabilities: np.ndarray, intensity: np.ndarray, mix: float | None = None) -> dict:
+def method_scores(probabilities: np.ndarray, intensity: np.ndarray, mix: float | None = None,
+                  neutral_index: int | None = None) -> dict:
     """Every no-emotion score (N,), higher = less emotion: "max_probability" 1 - max p (Hendrycks & Gimpel 2017),
-    "entropy" H(p) / log L, "intensity" 1 - intensity, and with `mix` "mixed" (no_emotion_score at w = mix).
-    probabilities: (N, L), intensity: (N,)"""
+    "entropy" H(p) / log L, "intensity" 1 - intensity, for a model with a `neutral` label "neutral_probability"
+    p_neutral, and with `mix` "mixed" (no_emotion_score at w = mix).   probabilities: (N, L), intensity: (N,)"""
     p = np.clip(probabilities, 1e-12, 1.0)
     scores = {"max_probability": 1 - probabilities.max(axis=1),
               "entropy": -(p * np.log(p)).sum(axis=1) / np.log(p.shape[1])}
+    if neutral_index is not None:
+        scores["neutral_probability"] = probabilities[:, neutral_index]
     if np.isfinite(intensity).all():
         scores["intensity"] = 1 - intensity
     if mix is not None:
-        scores["mixed"] = mixed_score(probabilities, intensity, mix)
+        scores["mixed"] = mixed_score(probabilities, intensity, mix, neutral_index)
     return scores
 
 
-def mixed_score(probabilities: np.ndarray, intensity: np.ndarray, mix: float) -> np.ndarray:
+def mixed_score(probabilities: np.ndarray, intensity: np.ndarray, mix: float,
+                neutral_index: int | None = None) -> np.ndarray:
     """modeling_cmhl.no_emotion_score on arrays: the model's own formula, one place.   -> (N,)"""
-    return no_emotion_score(torch.from_numpy(probabilities), torch.from_numpy(np.asarray(intensity)), mix).numpy()
+    return no_emotion_score(torch.from_numpy(probabilities), torch.from_numpy(np.asarray(intensity)), mix,
+                            neutral_index).numpy()
 
 
-def choose(probabilities: np.ndarray, intensity: np.ndarray, positive: np.ndarray, heads_trained: bool) -> dict:
+def choose(probabilities: np.ndarray, intensity: np.ndarray, positive: np.ndarray, heads_trained: bool,
+           neutral_index: int | None = None) -> dict:
     """The mix w with the best AUROC (ties to the larger w) and the threshold of best F1 at it; with the AUROC of
     every w tried and each baseline's own numbers at its own best-F1 threshold."""
     grid = MIX_GRID if heads_trained else (1.0,)
-    auroc = {w: detection_metrics(mixed_score(probabilities, intensity, w), positive)["auroc"] for w in grid}
+    auroc = {w: detection_metrics(mixed_score(probabilities, intensity, w, neutral_index), positive)["auroc"]
+             for w in grid}
     mix = max(grid, key=lambda w: (round(auroc[w], 6), w))
-    scores = mixed_score(probabilities, intensity, mix)
+    scores = mixed_score(probabilities, intensity, mix, neutral_index)
     threshold = best_f1_threshold(scores, positive)
     baselines = {}
-    for name, values in method_scores(probabilities, intensity).items():
+    for name, values in method_scores(probabilities, intensity, neutral_index=neutral_index).items():
         baselines[name] = detection_metrics(values, positive, best_f1_threshold(values, positive))
     return {"no_emotion_mix": mix, "no_emotion_threshold": threshold,
             "chosen": detection_metrics(scores, positive, threshold),
@@ -168,7 +175,8 @@ def main(argv=None) -> dict:
                             "the validation file needs texts marked as having no emotion")
         texts, positive, left_out = detection_rows(rows, mapping)
         probabilities, intensity = score(predictor, texts)
-        calibration = choose(probabilities, intensity, positive, heads_trained="intensity" in predictor.dimensions)
+        calibration = choose(probabilities, intensity, positive, heads_trained="intensity" in predictor.dimensions,
+                             neutral_index=predictor.config.neutral_index)
         calibration.update(model=args.model_name_or_path, validation_file=str(args.validation_file),
                            label_mapping=str(args.label_mapping), left_out=left_out)
         write_calibrated(args.model_name_or_path, output.staging, calibration)

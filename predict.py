@@ -46,7 +46,7 @@ import entry
 from data import (DataError, check_header, check_text_encodable, delimited_records, json_record, positive_int,
                   read_lines)
 from metrics import ConsistencyCheck, softmax
-from modeling_cmhl import no_emotion_score
+from modeling_cmhl import no_emotion_flags, no_emotion_score
 from hardware import bf16_pays
 from runtimes import PRECISIONS, RUNTIMES, check_device, load_runtime
 from outputs import Output
@@ -152,9 +152,10 @@ class Predictor:
         # Outputs of heads that were trained (CMHLConfig.trained_heads): an untrained head's numbers are never shown.
         trained = [h for h in ("valence", "arousal") if runtime != "stock" and self.config.head_is_trained(h)]
         self.dimensions = trained + (["intensity"] if len(trained) == 2 else [])
-        # The no-clear-emotion flag, for a checkpoint whose threshold was chosen on validation (no_emotion.py).
-        self.no_emotion_fields = (["no_emotion_score", "no_emotion"] if runtime != "stock"
-                                  and self.config.no_emotion_threshold is not None else [])
+        # The no-clear-emotion flag: a model's own `neutral` label, or a threshold chosen on validation (no_emotion.py).
+        self.neutral_index = getattr(self.config, "neutral_index", None) if runtime != "stock" else None
+        self.no_emotion_fields = (["no_emotion_score", "no_emotion"] if runtime != "stock" and (
+            self.config.no_emotion_threshold is not None or self.neutral_index is not None) else [])
         self.fingerprint = save_fingerprint(model_name_or_path)  # what the model is, by content (resuming)
         limit = self.runtime.max_input_tokens or self.tokenizer.model_max_length
         self.max_length = min(max_length or limit, limit, self.tokenizer.model_max_length)
@@ -248,13 +249,18 @@ class Predictor:
 
     def __call__(self, texts: list[str]) -> dict[str, np.ndarray]:
         """N texts -> probabilities (N, L), valence, arousal, intensity (N,), consistent (N,) bool, no_emotion (N,)
-        the no-clear-emotion score (modeling_cmhl.no_emotion_score), in the texts' order (`outputs`)."""
+        the no-clear-emotion score (modeling_cmhl.no_emotion_score) and no_emotion_flag (N,) bool or None
+        (modeling_cmhl.no_emotion_flags), in the texts' order (`outputs`)."""
         out = self.outputs(texts)
         probabilities = softmax(out.pop("logits"))
         mix = getattr(self.config, "no_emotion_mix", 1.0) if self.runtime_name != "stock" else 1.0
-        no_emotion = no_emotion_score(torch.from_numpy(probabilities), torch.from_numpy(out["intensity"]), mix).numpy()
+        threshold = self.config.no_emotion_threshold if self.runtime_name != "stock" else None
+        p, intensity = torch.from_numpy(probabilities), torch.from_numpy(out["intensity"])
+        no_emotion = no_emotion_score(p, intensity, mix, self.neutral_index)
+        flags = no_emotion_flags(p, no_emotion, threshold, self.neutral_index)
         consistent = self.consistency(probabilities, out["valence"]) if self.consistency else None
-        return {"probabilities": probabilities, **out, "consistent": consistent, "no_emotion": no_emotion}
+        return {"probabilities": probabilities, **out, "consistent": consistent, "no_emotion": no_emotion.numpy(),
+                "no_emotion_flag": flags.numpy() if flags is not None else None}
 
     def rows(self, texts: list[str], first_row: int) -> Iterator[dict]:
         """One output record per text."""
@@ -266,7 +272,7 @@ class Predictor:
                    **{name: round(float(result[name][i]), 6) for name in self.dimensions},
                    "consistent": bool(result["consistent"][i]),
                    **({"no_emotion_score": round(float(result["no_emotion"][i]), 6),
-                       "no_emotion": bool(result["no_emotion"][i] >= self.config.no_emotion_threshold)}
+                       "no_emotion": bool(result["no_emotion_flag"][i])}
                       if self.no_emotion_fields else {})}
 
 

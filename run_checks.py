@@ -37,7 +37,7 @@ def check_hub_reachable(model_args, data_args):
         raise DataError(f"--model_name_or_path {model_args.model_name_or_path}: no such folder")
     if not Path(model_args.model_name_or_path).exists():
         needs[f"--model_name_or_path {model_args.model_name_or_path}"] = model_args.model_name_or_path
-    if not (data_args.train_file or data_args.validation_file or data_args.test_file):
+    if not (data_args.train_file or data_args.validation_file or data_args.test_file or data_args.corpus):
         needs[f"--dataset_name {data_args.dataset_name}"] = data_args.dataset_name
     if not needs:
         return

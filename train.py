@@ -28,9 +28,10 @@ from transformers import (AutoTokenizer, PretrainedConfig, DataCollatorWithPaddi
                           TrainerCallback, TrainingArguments, pipeline, set_seed)
 from transformers.dynamic_module_utils import custom_object_save
 
-from configuration_cmhl import WARRINER_2013, CMHLConfig
+from configuration_cmhl import DAIR_AI_LABELS, DEFAULT_COORDINATES, CMHLConfig
 import entry
-from data import AffectSpec, DataError, LexiconSpec, load_affect, load_lexicon, load_splits, mix
+from corpora import Corpus, LabelMapping, corpus_datasets, epoch_mix, load_corpora
+from data import AffectSpec, DataError, LexiconSpec, load_affect, load_lexicon, load_splits, mix, with_source
 from metrics import CMHLMetrics, softmax
 from model_card import widget_examples, write_model_card
 from modeling_cmhl import CMHLForSequenceClassification, carry_emotion_head, register_auto_classes
@@ -45,7 +46,8 @@ from teachers import add_teacher_columns, check_teachers
 
 logger = logging.getLogger("cmhl.train")
 register_auto_classes()  # the text-classification pipeline (model card widget) asks the Auto classes
-LABEL_NAMES = ["labels", "valence_labels", "arousal_labels"]  # what Trainer passes to compute_metrics
+# What Trainer passes to compute_metrics; source_ids (which corpus a row is from) is popped before the model sees it.
+LABEL_NAMES = ["labels", "valence_labels", "arousal_labels", "source_ids"]
 # The default learning rate depends on the encoder's size (default_learning_rate): small encoders such as MiniLM-L6
 # (22.7M) want a higher rate than base-size ones (RoBERTa-base, 125M), which can diverge at it.
 SMALL_ENCODER_PARAMETERS = 40_000_000
@@ -73,6 +75,20 @@ class DataArguments:
                 "and label (a name or an index); optional per-text valence [-1, 1] and arousal [0, 1] columns. Without it, "
                 "a CMHL checkpoint given as --model_name_or_path is evaluated on the other files, nothing is trained."})
     validation_file: str | None = field(default=None, metadata={"help": "Local validation data (model selection)."})
+    corpus: list[str] | None = field(default=None, metadata={
+        "help": "Several labelled corpora instead of --train_file/--validation_file/--test_file, one argument each: "
+                "'name=goemotions,train=PATH,validation=PATH,test=PATH,mapping=mappings/goemotions.json,proportion=0.3'. "
+                "The mapping file (corpora.py) says how the file is read and how its labels become the model's "
+                "(--class_names); rows that do not map to exactly one label are left out and counted in the log. "
+                "Without validation, a hash split of train (holdout=0.1) validates. proportion: the corpus's share of "
+                "each epoch (all or none; none: its share of the rows). Each corpus is evaluated on its own, and "
+                "the best checkpoint is chosen on mean_source_macro_f1, the mean of their macro F1 (cmhl_metric)."})
+    epoch_size: int | None = field(default=None, metadata={
+        "help": "With --corpus: training rows per epoch, drawn from the corpora by their proportions once per run "
+                "(seeded; a corpus smaller than its share repeats). Default: every training row of every corpus."})
+    drop_test_overlap: bool = field(default=False, metadata={
+        "help": "With --corpus: leave out (and count) training and validation texts that are in another corpus's "
+                "test split. Without it such a text is an error (GoEmotions and MELD share 'Thank you.' and others)."})
     test_file: str | None = field(default=None, metadata={"help": "Local test data (final numbers only)."})
     class_names: str | None = field(default=None, metadata={
         "help": "Comma-separated label names in index order. Default: the Hub data set's, else dair-ai's six."})
@@ -136,7 +152,7 @@ class DataArguments:
 
     def __post_init__(self):
         for name in ("max_seq_length", "max_train_samples", "max_eval_samples", "max_predict_samples",
-                     "max_affect_samples"):
+                     "max_affect_samples", "epoch_size"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise DataError(f"--{name}: expected a whole number >= 1, got {value}")
@@ -181,6 +197,7 @@ class CMHLArguments:
     contradiction_mode: str | None = _cmhl_field("contradiction_mode")
     contradiction_margin: float | None = _cmhl_field("contradiction_margin")
     contradiction_threshold: float | None = _cmhl_field("contradiction_threshold")
+    neutral_contradicts_emotions: bool | None = _cmhl_field("neutral_contradicts_emotions")
     label_smoothing: float | None = _cmhl_field("label_smoothing")
     distillation_schedule: str | None = _cmhl_field("distillation_schedule")
     distillation_gold_weight: float | None = _cmhl_field("distillation_gold_weight")
@@ -297,6 +314,7 @@ class CMHLTrainer(Trainer):
     loss_term_logger: LossTermLogger | None = None
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        inputs = {name: value for name, value in inputs.items() if name != "source_ids"}  # for compute_metrics only
         if model.training and any(name.startswith("teacher_") for name in inputs):  # teacher annealing's clock
             inputs = {**inputs, "training_progress": self.state.global_step / max(self.state.max_steps, 1)}
         loss, outputs = super().compute_loss(model, inputs, return_outputs=True, num_items_in_batch=num_items_in_batch)
@@ -401,7 +419,7 @@ def build_model(model_args: ModelArguments, cmhl_args: CMHLArguments, label_name
     source = CMHLForSequenceClassification.from_pretrained(path)
     kept = source.config.circumplex_coordinates or {}
     coordinates = ({n: kept[n] for n in label_names} if all(n in kept for n in label_names)
-                   else {n: list(WARRINER_2013[n]) for n in label_names} if all(n in WARRINER_2013 for n in label_names)
+                   else {n: list(DEFAULT_COORDINATES[n]) for n in label_names} if all(n in DEFAULT_COORDINATES for n in label_names)
                    else None)
     pairs = source.config.incompatible_pairs
     pairs = [p for p in pairs if set(p) <= set(label_names)] if pairs is not None else None
@@ -444,7 +462,8 @@ def write_card(trainer, tokenizer, model_args, data_args, training_args, eval_me
                             widget=widget_examples(classifier), training_summary=summary,
                             figures={key: path.name for key, path in figures.items()},
                             affect_source=Path(data_args.affect_file).name if data_args.affect_file else None,
-                            lexicon_source=Path(data_args.lexicon_file).name if data_args.lexicon_file else None)
+                            lexicon_source=Path(data_args.lexicon_file).name if data_args.lexicon_file else None,
+                            corpora=corpus_descriptions(data_args, trainer.model.config.label_names))
 
 
 def warn_about_cpu_threads() -> None:
@@ -486,10 +505,14 @@ def run_record(model_args, data_args, cmhl_args, training_args, files: dict, lab
                 "metric_for_best_model", "eval_strategy", "train_sampling_strategy")
     data = {key: value for key, value in asdict(data_args).items()
             if key not in ("emotion_teacher", "affect_teacher", "teacher_cache_dir", "train_file", "validation_file",
-                           "test_file", "affect_file", "lexicon_file", "max_predict_samples")}
+                           "test_file", "affect_file", "lexicon_file", "max_predict_samples", "corpus")}
+    corpora = [{"name": c.name, "train": content(c.train), "validation": content(c.validation),
+                "mapping": content(c.mapping), "proportion": c.proportion, "holdout": c.holdout}
+               for c in map(Corpus.parse, data_args.corpus or [])]
     return {"model": content(model_args.model_name_or_path), "tokenizer": content(model_args.tokenizer_name),
             "train_file": content(files["train"]), "validation_file": content(files["validation"]),
-            "affect_file": content(data_args.affect_file), "lexicon_file": content(data_args.lexicon_file),
+            "corpora": corpora, "affect_file": content(data_args.affect_file),
+            "lexicon_file": content(data_args.lexicon_file),
             "circumplex_file": content(cmhl_args.circumplex_file),
             "emotion_teacher": [content(p) for p in data_args.emotion_teacher or []],
             "affect_teacher": [content(p) for p in data_args.affect_teacher or []],
@@ -546,25 +569,33 @@ def main(argv: list[str]) -> dict:
     wanted = class_names(data_args.class_names) if data_args.class_names else checkpoint_labels(model_args.model_name_or_path)
     limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
               "test": data_args.max_predict_samples}
-    splits, label_names = load_splits(files, data_args.dataset_name, wanted, data_args.drop_invalid_rows, logger.warning,
-                                      require_train=not evaluation_only, limits=limits)
+    if data_args.corpus:
+        splits, source_names, label_names = load_corpus_splits(data_args, wanted, limits, training_args.seed)
+    else:
+        splits, label_names = load_splits(files, data_args.dataset_name, wanted, data_args.drop_invalid_rows,
+                                          logger.warning, require_train=not evaluation_only, limits=limits)
+        splits, source_names = {split: with_source(dataset, 0) for split, dataset in splits.items()}, None
     if "validation" not in splits:
         raise DataError("no validation split: give --validation_file (model selection needs one)")
     if data_args.affect_file:  # rated text: trains the valence / arousal heads, evaluated beside the emotion data
         affect = load_affect(data_args.affect_file, data_args.affect_spec(),
                              {split: data_args.max_affect_samples for split in ("train", "validation", "test")})
+        affect = {split: with_source(dataset, -1) for split, dataset in affect.items()}
         if "train" in splits:
             splits["train"] = mix(splits["train"], affect.pop("train"), data_args.affect_proportion, training_args.seed)
         splits.update({f"affect_{split}": dataset for split, dataset in affect.items() if split != "train"})
     if data_args.lexicon_file and "train" in splits:  # rated words: valence-only training rows
         lexicon, report = load_lexicon(data_args.lexicon_file, data_args.lexicon_spec())
+        lexicon = with_source(lexicon, -1)
         logger.info(report)
         splits["train"] = mix(splits["train"], lexicon, None, training_args.seed)
 
     needs = ("config", "weights") if model_args.tokenizer_name else ("config", "weights", "tokenizer")
     check_save(model_args.model_name_or_path, needs)  # one whole save (saves.py), before anything reads its weights
     check_teachers(data_args.emotion_teacher, data_args.affect_teacher, label_names)
-    inputs = [model_args.model_name_or_path, model_args.tokenizer_name, *files.values(), cmhl_args.circumplex_file,
+    corpus_files = [path for value in data_args.corpus or [] for path in Corpus.parse(value).files()]
+    inputs = [model_args.model_name_or_path, model_args.tokenizer_name, *files.values(), *corpus_files,
+              cmhl_args.circumplex_file,
               data_args.affect_file, data_args.lexicon_file, *(data_args.emotion_teacher or []),
               *(data_args.affect_teacher or [])]
     with training_args.main_process_first(desc="checking the output folder"):
@@ -574,11 +605,37 @@ def main(argv: list[str]) -> dict:
         if main_process:
             remove_previous_run(output, training_args)
         return train_and_evaluate(model_args, data_args, cmhl_args, training_args, splits, label_names, files,
-                                  evaluation_only)
+                                  evaluation_only, source_names)
+
+
+def load_corpus_splits(data_args: DataArguments, wanted: list[str] | None, limits: dict, seed: int):
+    """--corpus: every corpus read, mapped and checked (corpora.load_corpora); one epoch's training mix; the
+    validation and test splits of the corpora one after another. Returns (splits, corpus names, label names)."""
+    if any((data_args.train_file, data_args.validation_file, data_args.test_file)):
+        raise DataError("--corpus replaces --train_file/--validation_file/--test_file: give the files of every "
+                        "corpus in its --corpus argument (train=..., validation=..., test=...)")
+    if data_args.drop_invalid_rows:
+        raise DataError("--drop_invalid_rows is for --train_file; with --corpus a bad row stops the run, naming it")
+    corpora = [Corpus.parse(value) for value in data_args.corpus]
+    label_names = list(wanted or DAIR_AI_LABELS)
+    columns = load_corpora(corpora, label_names, data_args.drop_test_overlap, logger.info, limits)
+    splits = corpus_datasets(columns)
+    splits["train"] = epoch_mix(splits["train"], corpora, data_args.epoch_size, seed, logger.info)
+    return splits, [corpus.name for corpus in corpora], label_names
+
+
+def corpus_descriptions(data_args: DataArguments, label_names: list[str]) -> list[dict]:
+    """For the model card: each corpus's name, citation, licence and mapping file (corpora.LabelMapping)."""
+    described = []
+    for corpus in map(Corpus.parse, data_args.corpus or []):
+        mapping = LabelMapping(corpus.mapping, label_names)
+        described.append({"name": corpus.name, "corpus": mapping.corpus or corpus.name, "license": mapping.license,
+                          "mapping": corpus.mapping.name, "proportion": corpus.proportion})
+    return described
 
 
 def train_and_evaluate(model_args, data_args, cmhl_args, training_args, splits: dict, label_names: list[str],
-                       files: dict, evaluation_only: bool) -> dict:
+                       files: dict, evaluation_only: bool, source_names: list[str] | None) -> dict:
     """Everything after the checks, with --output_dir claimed: the resume, model, Trainer, metrics and card."""
     resume = None if evaluation_only else resolve_resume(training_args.resume_from_checkpoint, training_args.output_dir)
     if resume:
@@ -621,6 +678,8 @@ def train_and_evaluate(model_args, data_args, cmhl_args, training_args, splits: 
 
     # ---- Trainer ----
     term_logger = LossTermLogger()
+    if source_names and training_args.metric_for_best_model == "macro_f1":  # several corpora: their mean (cmhl_metric)
+        training_args.metric_for_best_model = "mean_source_macro_f1"
     eval_dataset = tokenized["validation"]
     if "affect_validation" in tokenized:  # Trainer evaluates both every epoch: eval_emotion_*, eval_affect_*
         eval_dataset = {"emotion": tokenized["validation"], "affect": tokenized["affect_validation"]}
@@ -629,7 +688,7 @@ def train_and_evaluate(model_args, data_args, cmhl_args, training_args, splits: 
     trainer = CMHLTrainer(
         model=model, args=training_args, train_dataset=tokenized.get("train"), eval_dataset=eval_dataset,
         processing_class=tokenizer, data_collator=DataCollatorWithPadding(tokenizer),
-        compute_metrics=CMHLMetrics(model.config),
+        compute_metrics=CMHLMetrics(model.config, source_names),
     )
     trainer.loss_term_logger = term_logger
     trainer.callback_handler.callbacks.insert(0, term_logger)  # first, so printers and trackers see the terms
