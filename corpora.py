@@ -187,6 +187,9 @@ class Corpus:
                 raise DataError(f"--corpus {value!r}: {key} given twice")
             settings[key] = setting.strip()
         missing = [key for key in ("name", "train", "mapping") if not settings.get(key)]
+        if settings.get("name") and not settings["name"].replace("_", "").isalnum():
+            raise DataError(f"--corpus {value!r}: name expected letters, digits and '_' (it names the corpus's "
+                            f"metrics, eval_<name>_macro_f1), got {settings['name']!r}")
         if missing:
             raise DataError(f"--corpus {value!r}: missing {missing}; name, train and mapping are required")
         numbers = {}
@@ -223,8 +226,9 @@ def _mapped_rows(corpus: Corpus, mapping: LabelMapping, path: Path, label_names:
                  log) -> tuple[list[Row], Counter]:
     """The rows of one file with their model label names; the left-out rows counted by reason."""
     rows = mapping.read(path)
-    reasons, kept = Counter(), []
+    reasons, kept, seen = Counter(), [], set()
     for row in rows:
+        seen.update(mapping.source_names(row))
         index, reason = mapping(row)
         reasons[reason] += 1
         if index is not None:
@@ -232,6 +236,12 @@ def _mapped_rows(corpus: Corpus, mapping: LabelMapping, path: Path, label_names:
     if not kept:
         raise DataError(f"{path}: no rows left after mapping with {mapping.path} (of {len(rows)}: {dict(reasons)}); "
                         "check the mapping file and the model's labels (--class_names)")
+    # Labels by name: a mapped or excluded label the training file never has is a typo (with ids, `source_labels`
+    # states the corpus's labels and LabelMapping checks against it)
+    unseen = sorted((set(mapping.mapping) | mapping.excluded) - seen) if mapping.source_labels is None else []
+    if path == corpus.train and unseen:
+        raise DataError(f"{mapping.path}: names label(s) {unseen} that {path} never has (a typo, or the mapping of "
+                        "another corpus?); map or exclude only the corpus's own labels")
     if limit is not None:
         kept = kept[:limit]
     dropped = {reason: n for reason, n in reasons.items() if reason != "counted"}

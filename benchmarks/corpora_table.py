@@ -30,6 +30,7 @@ RUN_COLUMNS = [
     ("GoEmotions macro F1 (7-way)", "test_goemotions_macro_f1"),
     ("GoEmotions neutral F1", "test_goemotions_neutral_f1"),
     ("GoEmotions neutral AUROC", "test_goemotions_neutral_auroc"),
+    ("MELD neutral AUROC", "test_meld_neutral_auroc"),
     ("MELD macro F1 (7-way)", "test_meld_macro_f1"),
     ("MELD weighted F1", "test_meld_weighted_f1"),
     ("EmoBank r V", "test_affect_valence_pearson"),
@@ -61,9 +62,11 @@ def student_values(runs: Path, seed: int) -> dict | None:
             "dair-ai weighted F1 (6-way)": own["test_weighted_f1"],
             "GoEmotions macro F1 (6-way, neutral not counted)": go["corpus_macro_f1"],
             "GoEmotions neutral AUROC": go["no_emotion"]["checkpoint"]["auroc"],
+            "GoEmotions neutral AUROC (1 - intensity)": go["no_emotion"]["intensity"]["auroc"],
             "MELD macro F1 (6-way, neutral not counted)": meld["corpus_macro_f1"],
             "MELD weighted F1 (6-way, neutral not counted)": meld["corpus_weighted_f1"],
             "MELD neutral AUROC": meld["no_emotion"]["checkpoint"]["auroc"],
+            "MELD neutral AUROC (1 - intensity)": meld["no_emotion"]["intensity"]["auroc"],
             "EmoBank r V": own.get("test_affect_valence_pearson"),
             "EmoBank r A": own.get("test_affect_arousal_pearson")}
 

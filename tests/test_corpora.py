@@ -158,6 +158,16 @@ def test_a_mapping_naming_a_label_the_model_does_not_have(tmp_path):
         LabelMapping(mapping, SEVEN)
 
 
+def test_a_mapping_naming_a_label_the_file_does_not_have(tmp_path):
+    from corpora import Corpus, load_corpora
+
+    train = tmp_path / "train.csv"
+    train.write_text("Utterance,Emotion\nfine,joy\nugh,sadness\n")
+    mapping = write_mapping(tmp_path / "m.json", {"joy": "joy", "sadness": "sadness", "sadnes": "sadness"}, MELD_READER)
+    with pytest.raises(DataError, match=r"m.json: names label\(s\) \['neutral', 'sadnes'\] that .*train.csv never has"):
+        load_corpora([Corpus.parse(f"name=m,train={train},mapping={mapping}")], ["sadness", "joy"], False, print)
+
+
 def test_a_label_the_mapping_does_not_know_names_file_and_line(tmp_path):
     from corpora import Corpus, load_corpora
 
@@ -189,7 +199,7 @@ def test_a_split_overlapping_another_corpus_test_split(tmp_path):
     meld_dev = tmp_path / "meld_dev.csv"
     meld_dev.write_text("Utterance,Emotion\nOkay.,neutral\nYay!,joy\n")
     go_train = write_goemotions(tmp_path / "go_train.tsv", [("so sad", "sadness"), ("wonderful", "joy"),
-                                                            ("hmm", "neutral")])
+                                                            ("hmm", "neutral"), ("thanks a lot", "gratitude")])
     go_test = write_goemotions(tmp_path / "go_test.tsv", [("thank   you.", "gratitude"), ("ok", "neutral")])
     corpora = [Corpus.parse(f"name=meld,train={meld_train},validation={meld_dev},mapping={meld_mapping}"),
                Corpus.parse(f"name=go,train={go_train},validation={go_train},test={go_test},mapping={go_mapping}")]
@@ -207,6 +217,7 @@ def test_a_split_overlapping_another_corpus_test_split(tmp_path):
     ("name=a,train=t.txt,mapping=m.json,train=u.txt", "train given twice"),
     ("name=a,train=t.txt,mapping=m.json,share=0.5", "got 'share=0.5'"),
     ("name=a,train=t.txt,mapping=m.json,proportion=1.5", r"proportion expected a number in \(0.0, 1.0\]"),
+    ("name=dair ai,train=t.txt,mapping=m.json", r"name expected letters, digits and '_'"),
 ])
 def test_corpus_argument_errors(value, message):
     from corpora import Corpus
