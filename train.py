@@ -77,7 +77,8 @@ class DataArguments:
     validation_file: str | None = field(default=None, metadata={"help": "Local validation data (model selection)."})
     corpus: list[str] | None = field(default=None, metadata={
         "help": "Several labelled corpora instead of --train_file/--validation_file/--test_file, one argument each: "
-                "'name=goemotions,train=PATH,validation=PATH,test=PATH,mapping=mappings/goemotions.json,proportion=0.3'. "
+                "'name=goemotions,train=PATH,validation=PATH,test=PATH,"
+                "mapping=mappings/goemotions_to_dair_emotion.json,proportion=0.3'. "
                 "The mapping file (corpora.py) says how the file is read and how its labels become the model's "
                 "(--class_names); rows that do not map to exactly one label are left out and counted in the log. "
                 "Without validation, a hash split of train (holdout=0.1) validates. proportion: the corpus's share of "
@@ -419,7 +420,8 @@ def build_model(model_args: ModelArguments, cmhl_args: CMHLArguments, label_name
     source = CMHLForSequenceClassification.from_pretrained(path)
     kept = source.config.circumplex_coordinates or {}
     coordinates = ({n: kept[n] for n in label_names} if all(n in kept for n in label_names)
-                   else {n: list(DEFAULT_COORDINATES[n]) for n in label_names} if all(n in DEFAULT_COORDINATES for n in label_names)
+                   else {n: list(DEFAULT_COORDINATES[n]) for n in label_names}
+                   if all(n in DEFAULT_COORDINATES for n in label_names)
                    else None)
     pairs = source.config.incompatible_pairs
     pairs = [p for p in pairs if set(p) <= set(label_names)] if pairs is not None else None

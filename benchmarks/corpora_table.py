@@ -3,10 +3,11 @@ read once at the end of each run) and from evaluate_cmhl.py's results for today'
 
     python benchmarks/corpora_table.py                      # prints the table, writes benchmarks/results/corpora.json
 
-Cells: runs/corpora/<cell>-seed<N>/all_results.json (cmhl-e30k, plain-e45k, ...: benchmarks/corpora.sh); the student: runs/corpora/student-seed<N>-<corpus>/
-cross_domain_results.json (evaluate_cmhl.py with mappings/goemotions_to_dair_emotion.json and
-mappings/meld_to_dair_emotion.json on each test split) with its dair-ai test and EmoBank numbers from its own run (runs/quality/fast-bam-constant0.5-student-seed<N>, the
-README's student recipe under today's defaults, benchmarks/quality.py).
+Cells: runs/corpora/<cell>-seed<N>/all_results.json (cmhl-e45k, plain-e45k, ...: benchmarks/corpora.sh). Today's
+student: runs/corpora/student-seed<N>-<corpus>/cross_domain_results.json (evaluate_cmhl.py with
+mappings/goemotions_to_dair_emotion.json and mappings/meld_to_dair_emotion.json on each test split), with its dair-ai
+test and EmoBank numbers from its own run (runs/quality/fast-bam-constant0.5-student-seed<N>: the README's student
+recipe under today's defaults, benchmarks/quality.py).
 Mean ± sample standard deviation over the seeds found.
 """
 
