@@ -78,14 +78,27 @@ def _headerless_rows(path: Path, column_names: list[str]) -> list[Row]:
     return rows
 
 
+def read_mapping_file(path: Path) -> dict:
+    """A mapping file's fields, checked (jsonfiles.read_object, MAPPING_FIELDS and READER_FIELDS)."""
+    spec = read_object(path, "label mapping", MAPPING_FIELDS)
+    check_fields(path, spec.get("reader", {}), READER_FIELDS, "label mapping's 'reader'")
+    return spec
+
+
+def read_corpus_file(path: Path, mapping_path: Path, column_names: list[str] | None = None) -> list[Row]:
+    """The rows of a corpus's file, read as its mapping file's "reader" says (`column_names` overrides it): needs
+    no model, so that every line is checked before one loads."""
+    reader = read_mapping_file(mapping_path).get("reader", {})
+    return read_rows(path, column_names or reader.get("columns"), reader.get("text_column", "text"),
+                     reader.get("label_column", "label"))
+
+
 class LabelMapping:
     """A corpus's labels -> the model's labels, from a mapping file (see the module docstring)."""
 
     def __init__(self, path: Path, model_labels: list[str]):
-        spec = read_object(path, "label mapping", MAPPING_FIELDS)
+        spec = read_mapping_file(path)
         self.path, self.mapping = Path(path), spec["mapping"]
-        self.reader = spec.get("reader", {})
-        check_fields(path, self.reader, READER_FIELDS, "label mapping's 'reader'")
         self.corpus, self.license = spec.get("corpus"), spec.get("license")
         self.excluded = set(spec.get("excluded", []))
         self.source_labels = spec.get("source_labels")
@@ -115,8 +128,7 @@ class LabelMapping:
 
     def read(self, path: Path) -> list[Row]:
         """The rows of one of the corpus's files, read with the mapping's "reader" settings."""
-        return read_rows(path, self.reader.get("columns"), self.reader.get("text_column", "text"),
-                         self.reader.get("label_column", "label"))
+        return read_corpus_file(path, self.path)
 
     def source_names(self, row: Row) -> list[str]:
         """The corpus's label names of one row (ids resolved, multi-label cells split)."""

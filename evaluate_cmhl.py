@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 import entry
-from corpora import LabelMapping, read_rows
+from corpora import LabelMapping, read_corpus_file
 from data import DataError, Row, positive_int
 from metrics import (classification_metrics, contradiction_rate, detection_metrics, expected_calibration_error,
                      load_cmhl_metric, source_metrics, valence_agreement)
@@ -127,14 +127,14 @@ def main(argv=None) -> dict:
                     inputs=[args.test_file, args.label_mapping, args.model_name_or_path],
                     replaceable=earlier_evaluation, tool="another evaluate_cmhl.py")
     with output:  # locked now; the results go into a staging folder, renamed into place at the end
+        # every line read and checked before a model loads: as the mapping's "reader" says, or --column_names
+        rows = read_corpus_file(args.test_file, args.label_mapping,
+                                args.column_names.split(",") if args.column_names else None)
+        if args.max_samples:
+            rows = rows[:args.max_samples]
         predictor = Predictor(args.model_name_or_path, max_length=args.max_length, batch_size=args.batch_size,
                               max_batch_tokens=args.max_batch_tokens)
         mapping = LabelMapping(args.label_mapping, predictor.label_names)
-        # the file is read as the mapping's "reader" says, unless --column_names says otherwise
-        rows = read_rows(args.test_file, args.column_names.split(",")) if args.column_names else \
-            mapping.read(args.test_file)
-        if args.max_samples:
-            rows = rows[:args.max_samples]
         results, arrays = evaluate(predictor, rows, mapping, args.batch_size)
         results.update(model=args.model_name_or_path, test_file=str(args.test_file),
                        label_mapping=str(args.label_mapping))
