@@ -67,7 +67,7 @@ TOOLS = {  # phases: (reading the inputs, working under the lock, writing the ou
                   ("load_splits", "CMHLTrainer.train", "write_card")),
     "predict": Tool("predict", "file", "--overwrite_output_file", None, ("check_input", "Predictor.rows", "Parts.join")),
     "evaluate_cmhl": Tool("evaluate_cmhl", "folder", "--overwrite_output_dir", "cross_domain_results.json",
-                          ("read_rows", "evaluate", "write_figures")),
+                          ("read_corpus_file", "evaluate", "write_figures")),
     "export_onnx": Tool("export_onnx", "folder", "--overwrite_output_dir", "onnx_check.json",
                         ("read_texts", "compare", "write_manifest")),
     "no_emotion": Tool("no_emotion", "folder", "--overwrite_output_dir", "no_emotion_calibration.json",
