@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The multi-corpus study (BENCHMARKS.md "The text people write"): MiniLM-L6 on dair-ai + GoEmotions + MELD with a
 # seventh label `neutral`, CMHL (+ EmoBank) against plain fine-tuning on the same corpora: one train.py run per cell
-# and seed, one at a time. A cell is <model>-<mix>: model cmhl (defaults + EmoBank) or plain (CMHL weights 0); mix
+# and seed, one at a time. A cell is <model>-<mix>: model cmhl (defaults + EmoBank), plain (CMHL weights 0) or
+# student (cmhl with plain-e45k-seed42 and the README's EmoBank regression as teachers, constant mix); mix
 # below (epoch size and each corpus's share; 2 epochs). The best epoch is chosen on validation (the mean of the
 # per-corpus macro F1), the mix on seed 42's validation (e45k over e30k), and each test split is read once, at the end
 # of its run. NO_TEST=1 leaves the test files out (the ablations, validation only).
@@ -23,6 +24,9 @@ for seed in $seeds; do
     case ${cell%%-*} in
       cmhl) model=(--affect_file $D/emobank/emobank.csv) ;;
       plain) model=(--valence_weight 0 --arousal_weight 0 --contradiction_weight 0) ;;
+      student) model=(--affect_file $D/emobank/emobank.csv --emotion_teacher runs/corpora/plain-e45k-seed42
+                      --affect_teacher runs/dimensional/fast-teacher-e4-lr1e-4-emobank_regression-seed42
+                      --distillation_schedule constant) ;;  # the README's student recipe, teachers of these labels
     esac
     read -r dair go meld size <<< "${MIXES[${cell#*-}]}"
     test_file() { [ "${NO_TEST:-0}" = 1 ] || echo ",test=$1"; }
