@@ -214,6 +214,8 @@ def read_test_once(path: Path, args) -> dict:
                "--max_seq_length", args.max_seq_length, "--output_dir", model / "test", "--report_to", "none"]
     if args.max_eval_samples:
         command += ["--max_eval_samples", args.max_eval_samples]
+    if "bf16" in record:  # evaluate in the precision it was trained and selected in (records since the fast defaults)
+        command += ["--bf16", str(record["bf16"]).lower()]
     command = [str(c) for c in command]
     subprocess.run(command, check=True, cwd=REPO)
     evaluated = json.loads((model / "test" / "all_results.json").read_text())
