@@ -8,7 +8,8 @@ A mapping file (JSON, read by jsonfiles.read_object: a key given twice, an unkno
      "corpus": "GoEmotions (Demszky et al. 2020)", # optional: name and citation, for the model card
      "license": "Apache-2.0",                     # optional: the corpus's licence, for the model card
      "reader": {"columns": ["text", "label", "id"]},  # optional: a header-less .csv/.tsv's columns, or
-                                                  #   {"text_column": "Utterance", "label_column": "Emotion"}
+                                                  #   {"text_column": "Utterance", "label_column": "Emotion"};
+                                                  #   a Hub copy's: "hub_text_column", "hub_label_column"
      "mapping": {"annoyance": "anger", ...},      # corpus label -> model label
      "excluded": ["neutral", ...],                # corpus labels with no counterpart
      "source_labels": ["admiration", ...],        # optional: label ids -> names, for files labelled by ids
@@ -34,8 +35,10 @@ from configuration_cmhl import NEUTRAL_LABEL
 from data import (SPLITS, DataError, Row, check_header, check_rows, delimited_records, draw, read_file, read_records,
                   to_dataset, with_source)
 from jsonfiles import check_fields, read_object
+from sources import HASH_MARK, Source, hub_rows
 
-READER_FIELDS = {"columns": (list, False), "text_column": (str, False), "label_column": (str, False)}
+READER_FIELDS = {"columns": (list, False), "text_column": (str, False), "label_column": (str, False),
+                 "hub_text_column": (str, False), "hub_label_column": (str, False)}
 MAPPING_FIELDS = {"description": (str, False), "corpus": (str, False), "license": (str, False),
                   "reader": (dict, False), "mapping": (dict, True), "excluded": (list, False),
                   "source_labels": ((list, type(None)), False), "separator": ((str, type(None)), False),
@@ -85,11 +88,18 @@ def read_mapping_file(path: Path) -> dict:
     return spec
 
 
-def read_corpus_file(path: Path, mapping_path: Path, column_names: list[str] | None = None) -> list[Row]:
-    """The rows of a corpus's file, read as its mapping file's "reader" says (`column_names` overrides it): needs
-    no model, so that every line is checked before one loads."""
-    reader = read_mapping_file(mapping_path).get("reader", {})
-    return read_rows(path, column_names or reader.get("columns"), reader.get("text_column", "text"),
+def read_corpus_file(source, mapping_path: Path, column_names: list[str] | None = None) -> list[Row]:
+    """The rows of a corpus's file (a path or a sources.Source: a URL's cached download, a Hub split), read as its
+    mapping file's "reader" says (`column_names` overrides it): needs no model, so that every line is checked before
+    one loads."""
+    spec = read_mapping_file(mapping_path)
+    reader = spec.get("reader", {})
+    if not isinstance(source, Source):
+        source = Source.parse(source, str(source)) if isinstance(source, str) else Source(str(source), path=Path(source))
+    if source.hub:
+        return hub_rows(source, reader.get("hub_text_column", "text"), reader.get("hub_label_column", "label"),
+                        spec.get("separator"))
+    return read_rows(source.local_path(), column_names or reader.get("columns"), reader.get("text_column", "text"),
                      reader.get("label_column", "label"))
 
 
@@ -126,9 +136,10 @@ class LabelMapping:
         self.model_index = {name: i for i, name in enumerate(model_labels)}
         self.neutral = self.model_index.get(NEUTRAL_LABEL)
 
-    def read(self, path: Path) -> list[Row]:
-        """The rows of one of the corpus's files, read with the mapping's "reader" settings."""
-        return read_corpus_file(path, self.path)
+    def read(self, source) -> list[Row]:
+        """The rows of one of the corpus's files (a path or a sources.Source), read with the mapping's "reader"
+        settings."""
+        return read_corpus_file(source, self.path)
 
     def source_names(self, row: Row) -> list[str]:
         """The corpus's label names of one row (ids resolved, multi-label cells split)."""
@@ -173,37 +184,52 @@ DEFAULT_HOLDOUT = 0.1
 
 @dataclass
 class Corpus:
-    """One labelled corpus of a multi-corpus run (train.py --corpus "name=...,train=...,mapping=...,..."):
-    its files, its mapping file, its share of each epoch (None: its share of the training rows) and, for a corpus
-    without a validation file, the share of its training texts held out for validation by hash (`holdout_split`)."""
+    """One labelled corpus of a multi-corpus run (train.py --corpus "name=...,train=...,mapping=...,..." or a
+    recipe's mapping of the same keys): its sources (sources.Source: a path, a pinned URL, a Hub split), its mapping
+    file, its share of each epoch (None: its share of the training rows) and, for a corpus without a validation
+    file, the share of its training texts held out for validation by hash (`holdout_split`).
+
+    In a recipe a source may be {"source": <public source>, "local": <path under --corpus_dir>}: the public source
+    is read unless --corpus_dir is given, then the local copy (a pinned URL's sha256 is checked on the copy too)."""
 
     name: str
-    train: Path
+    train: Source
     mapping: Path
-    validation: Path | None = None
-    test: Path | None = None
+    validation: Source | None = None
+    test: Source | None = None
     proportion: float | None = None
     holdout: float = DEFAULT_HOLDOUT
 
     @classmethod
-    def parse(cls, value: str) -> "Corpus":
-        """'name=goemotions,train=a.tsv,validation=b.tsv,test=c.tsv,mapping=m.json,proportion=0.3' -> Corpus."""
-        settings = {}
-        for part in value.split(","):
-            key, sep, setting = part.partition("=")
-            key = key.strip()
-            if not sep or key not in CORPUS_KEYS:
-                raise DataError(f"--corpus {value!r}: expected key=value pairs separated by commas with keys "
-                                f"{list(CORPUS_KEYS)}, got {part!r} (a path holding a comma cannot be given here)")
-            if key in settings:
-                raise DataError(f"--corpus {value!r}: {key} given twice")
-            settings[key] = setting.strip()
+    def parse(cls, value, corpus_dir=None) -> "Corpus":
+        """'name=goemotions,train=a.tsv,validation=b.tsv,test=c.tsv,mapping=m.json,proportion=0.3' (or a recipe's
+        mapping with those keys) -> Corpus."""
+        if isinstance(value, dict):
+            settings, shown = dict(value), f"{value.get('name', value)}"
+            unknown = [key for key in settings if key not in CORPUS_KEYS]
+            if unknown:
+                raise DataError(f"corpus {shown}: unknown key(s) {unknown}; expected some of {list(CORPUS_KEYS)}")
+            settings = {key: local_choice(setting, corpus_dir, f"corpus {shown}: {key}") if key in SOURCE_KEYS
+                        else str(setting).strip() for key, setting in settings.items()}
+        elif isinstance(value, str):
+            settings, shown = {}, repr(value)
+            for part in value.split(","):
+                key, sep, setting = part.partition("=")
+                key = key.strip()
+                if not sep or key not in CORPUS_KEYS:
+                    raise DataError(f"--corpus {value!r}: expected key=value pairs separated by commas with keys "
+                                    f"{list(CORPUS_KEYS)}, got {part!r} (a path holding a comma cannot be given here)")
+                if key in settings:
+                    raise DataError(f"--corpus {value!r}: {key} given twice")
+                settings[key] = setting.strip()
+        else:
+            raise DataError(f"corpus: expected 'name=...,train=...' or a mapping of those keys, got {value!r:.80}")
         missing = [key for key in ("name", "train", "mapping") if not settings.get(key)]
         if settings.get("name") and not settings["name"].replace("_", "").isalnum():
-            raise DataError(f"--corpus {value!r}: name expected letters, digits and '_' (it names the corpus's "
+            raise DataError(f"--corpus {shown}: name expected letters, digits and '_' (it names the corpus's "
                             f"metrics, eval_<name>_macro_f1), got {settings['name']!r}")
         if missing:
-            raise DataError(f"--corpus {value!r}: missing {missing}; name, train and mapping are required")
+            raise DataError(f"--corpus {shown}: missing {missing}; name, train and mapping are required")
         numbers = {}
         for key, low, high in (("proportion", 0.0, 1.0), ("holdout", 0.0, 0.5)):
             if key in settings:
@@ -214,11 +240,33 @@ class Corpus:
                 if not low < numbers[key] <= high:
                     raise DataError(f"--corpus {settings['name']}: {key} expected a number in ({low}, {high}], "
                                     f"got {settings[key]!r}")
-        paths = {key: Path(settings[key]) for key in ("train", "validation", "test", "mapping") if settings.get(key)}
-        return cls(name=settings["name"], **paths, **numbers)
+        sources = {key: Source.parse(settings[key], f"--corpus {settings['name']} {key}")
+                   for key in SOURCE_KEYS if settings.get(key)}
+        return cls(name=settings["name"], mapping=Path(settings["mapping"]), **sources, **numbers)
+
+    def sources(self) -> list[Source]:
+        return [source for source in (self.train, self.validation, self.test) if source is not None]
 
     def files(self) -> list[Path]:
-        return [path for path in (self.train, self.validation, self.test, self.mapping) if path is not None]
+        """The local files it reads (for the output checks): local sources and the mapping file."""
+        return [source.path for source in self.sources() if source.path is not None] + [self.mapping]
+
+
+SOURCE_KEYS = ("train", "validation", "test")
+
+
+def local_choice(value, corpus_dir, where: str) -> str:
+    """A recipe's source: a string, or {"source": public, "local": path under corpus_dir}. With `corpus_dir` the local
+    copy (carrying a URL source's sha256, so that the copy is checked), else the public source."""
+    if isinstance(value, str):
+        return value
+    if not isinstance(value, dict) or set(value) - {"source", "local"} or "source" not in value:
+        raise DataError(f"{where}: expected a source string or {{source: ..., local: ...}}, got {value!r:.80}")
+    if corpus_dir is None or "local" not in value:
+        return str(value["source"])
+    public = Source.parse(value["source"], where)
+    pin = f"{HASH_MARK}{public.sha256}" if public.url else ""
+    return f"{Path(corpus_dir) / value['local']}{pin}"
 
 
 def normalised(text: str) -> str:

@@ -77,14 +77,29 @@ p(neutral) as `no_emotion_score`; no calibration step is needed.
 """
 
 
+def _source_cell(source: str | None) -> str:
+    """A corpus's public source for the card: a Hub data set as a link, a URL with its pinned sha256, a local file
+    by name only (its path says nothing to a reader of the card)."""
+    if not source:
+        return "not stated"
+    if source.startswith("hub:"):
+        dataset = source[4:].rpartition(":")[0].partition("@")[0]
+        return f"[{source[4:]}](https://huggingface.co/datasets/{dataset})"
+    if source.startswith("https://"):
+        url, _, sha256 = source.partition("#sha256=")
+        return f"<{url}> (sha256 `{sha256[:12]}...`)"
+    return f"a local file, `{source.replace(chr(92), '/').rsplit('/', 1)[-1].split('#')[0]}`"
+
+
 def _corpus_section(corpora: list[dict], eval_metrics: dict, test_metrics: dict | None) -> str:
     """The corpora, their licences and label mappings, and each one's own metrics (cmhl_metric)."""
     lines = ["## Data and license", "", "Trained on several corpora, each mapped onto the labels by a file in the "
              "repository's `mappings/` (its `description` states every decision):", "",
-             "| corpus | license | mapping | share of an epoch |", "|---|---|---|---|"]
+             "| corpus | source (training split) | license | mapping | share of an epoch |", "|---|---|---|---|---|"]
     for c in corpora:
         share = f"{c['proportion']:.2f}" if c["proportion"] is not None else "its share of the rows"
-        lines.append(f"| {c['corpus']} | {c['license'] or 'not stated'} | `{c['mapping']}` | {share} |")
+        lines.append(f"| {c['corpus']} | {_source_cell(c.get('source'))} | {c['license'] or 'not stated'} | "
+                     f"`{c['mapping']}` | {share} |")
     lines += ["", "Check each corpus's license before any use beyond research.", "",
               "Each corpus on its own (macro and weighted F1 over the corpus's labels, argmax over all labels; "
               "`own labels`: argmax over the corpus's labels alone):", "",

@@ -30,7 +30,8 @@ from transformers.dynamic_module_utils import custom_object_save
 
 from configuration_cmhl import DAIR_AI_LABELS, DEFAULT_COORDINATES, CMHLConfig
 import entry
-from corpora import Corpus, LabelMapping, corpus_datasets, epoch_mix, load_corpora
+from corpora import Corpus, LabelMapping, corpus_datasets, epoch_mix, load_corpora, local_choice
+from sources import Source
 from data import AffectSpec, DataError, LexiconSpec, load_affect, load_lexicon, load_splits, mix, with_source
 from metrics import CMHLMetrics, softmax
 from model_card import widget_examples, write_model_card
@@ -84,6 +85,10 @@ class DataArguments:
                 "Without validation, a hash split of train (holdout=0.1) validates. proportion: the corpus's share of "
                 "each epoch (all or none; none: its share of the rows). Each corpus is evaluated on its own, and "
                 "the best checkpoint is chosen on mean_source_macro_f1, the mean of their macro F1 (cmhl_metric)."})
+    corpus_dir: str | None = field(default=None, metadata={
+        "help": "A folder holding local copies of a recipe's corpora (e.g. ../shared/data): each source written "
+                "{source: ..., local: ...} in the recipe is read from <corpus_dir>/<local> instead of the Hub or the "
+                "web (a pinned URL's sha256 is checked on the copy). Without it the public sources are read."})
     epoch_size: int | None = field(default=None, metadata={
         "help": "With --corpus: training rows per epoch, drawn from the corpora by their proportions once per run "
                 "(seeded; a corpus smaller than its share repeats). Default: every training row of every corpus."})
@@ -507,10 +512,10 @@ def run_record(model_args, data_args, cmhl_args, training_args, files: dict, lab
                 "metric_for_best_model", "eval_strategy", "train_sampling_strategy")
     data = {key: value for key, value in asdict(data_args).items()
             if key not in ("emotion_teacher", "affect_teacher", "teacher_cache_dir", "train_file", "validation_file",
-                           "test_file", "affect_file", "lexicon_file", "max_predict_samples", "corpus")}
-    corpora = [{"name": c.name, "train": content(c.train), "validation": content(c.validation),
+                           "test_file", "affect_file", "lexicon_file", "max_predict_samples", "corpus", "corpus_dir")}
+    corpora = [{"name": c.name, "train": source_content(c.train), "validation": source_content(c.validation),
                 "mapping": content(c.mapping), "proportion": c.proportion, "holdout": c.holdout}
-               for c in map(Corpus.parse, data_args.corpus or [])]
+               for c in parsed_corpora(data_args)]
     return {"model": content(model_args.model_name_or_path), "tokenizer": content(model_args.tokenizer_name),
             "train_file": content(files["train"]), "validation_file": content(files["validation"]),
             "corpora": corpora, "affect_file": content(data_args.affect_file),
@@ -531,17 +536,8 @@ def parse_arguments(argv: list[str]):
     parser = HfArgumentParser((ModelArguments, DataArguments, CMHLArguments, CMHLTrainingArguments))
     bf16 = parser._option_string_actions["--bf16"]  # default None (= by hardware): HfArgumentParser then wants a
     bf16.nargs, bf16.const = "?", True              # value; a bare --bf16 means true, as for the stock flag
-    if argv and argv[0].endswith((".json", ".yaml", ".yml")):
-        if len(argv) > 1:
-            raise DataError(f"{argv[0]}: an argument file is read alone (python train.py {argv[0]}); put "
-                            f"{' '.join(argv[1:])[:60]} into it, or give every argument as flags")
-        settings = read_object(argv[0], "train.py argument file ({\"argument\": value, ...})")
-        try:
-            return parser.parse_dict(settings)
-        except DataError:
-            raise
-        except (ValueError, TypeError) as error:  # unknown keys, a value of the wrong type
-            raise DataError(f"{argv[0]}: {error} (python train.py --help lists every argument)") from None
+    if argv and argv[0].endswith((".json", ".yaml", ".yml")):  # a recipe: its settings, then the flags after it
+        argv = apply_recipe(parser, argv[0], argv[1:])
     try:
         return parser.parse_args_into_dataclasses(argv)
     except DataError:
@@ -550,6 +546,28 @@ def parse_arguments(argv: list[str]):
         renamed = [f"{old} is now {new}" for old, new in RENAMED_ARGUMENTS.items() if old in argv]
         raise DataError(f"{error}{'; ' + '; '.join(renamed) if renamed else ''} (python train.py --help lists every "
                         "argument)") from None
+
+
+def apply_recipe(parser: HfArgumentParser, path: str, flags: list[str]) -> list[str]:
+    """A recipe file (recipes/*.yaml, or any JSON/YAML object of train.py arguments) becomes the parser's defaults,
+    so that every flag given after it wins (HF's args files, run_glue: `train.py recipe.yaml --output_dir x`). A
+    list argument given as a flag replaces the recipe's whole list (--corpus: every corpus then comes from the
+    flags). A key that is no argument is an error naming the file; so is a flag that contradicts the recipe's kind
+    of data (--train_file beside a recipe's corpora: load_corpus_splits says so)."""
+    settings = read_object(path, "train.py recipe ({\"argument\": value, ...})")
+    actions = {action.dest: action for action in parser._actions}
+    unknown = sorted(key for key in settings if key not in actions or key == "help")
+    if unknown:
+        raise DataError(f"{path}: {unknown} are not train.py arguments (python train.py --help lists them)")
+    for key, value in settings.items():
+        action = actions[key]
+        if value is not None and action.type is not None and not isinstance(value, (list, dict)):
+            try:  # the flag's own conversion, so that '5e-5' in YAML (a string there) is a number here
+                value = action.type(value) if isinstance(value, str) else value
+            except (TypeError, ValueError):
+                raise DataError(f"{path}: {key}: {value!r} is not a valid value for --{key}") from None
+        action.default, action.required = value, False
+    return flags
 
 
 # Arguments of earlier versions: the old intensity head was an arousal head; intensity is now read from both heads.
@@ -561,6 +579,8 @@ def main(argv: list[str]) -> dict:
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO
                         if training_args.should_log else logging.WARNING)
     check_hub_reachable(model_args, data_args)
+    check_corpus_settings(data_args)
+    fetch_data_files(data_args)
     warn_about_cpu_threads()
     set_seed(training_args.seed)
     training_args.label_names = LABEL_NAMES
@@ -595,7 +615,7 @@ def main(argv: list[str]) -> dict:
     needs = ("config", "weights") if model_args.tokenizer_name else ("config", "weights", "tokenizer")
     check_save(model_args.model_name_or_path, needs)  # one whole save (saves.py), before anything reads its weights
     check_teachers(data_args.emotion_teacher, data_args.affect_teacher, label_names)
-    corpus_files = [path for value in data_args.corpus or [] for path in Corpus.parse(value).files()]
+    corpus_files = [path for corpus in parsed_corpora(data_args) for path in corpus.files()]
     inputs = [model_args.model_name_or_path, model_args.tokenizer_name, *files.values(), *corpus_files,
               cmhl_args.circumplex_file,
               data_args.affect_file, data_args.lexicon_file, *(data_args.emotion_teacher or []),
@@ -610,6 +630,34 @@ def main(argv: list[str]) -> dict:
                                   evaluation_only, source_names)
 
 
+def check_corpus_settings(data_args: DataArguments) -> None:
+    """Settings of several corpora given without --corpus would change nothing: an error, never silently ignored."""
+    if data_args.corpus:
+        return
+    unused = [flag for flag, value in (("--epoch_size", data_args.epoch_size),
+                                       ("--drop_test_overlap", data_args.drop_test_overlap)) if value]
+    recipe_sources = any(isinstance(getattr(data_args, name), dict) for name in ("affect_file", "lexicon_file"))
+    if data_args.corpus_dir is not None and not recipe_sources:
+        unused.append("--corpus_dir")
+    if unused:
+        raise DataError(f"{' and '.join(unused)} apply to several corpora (--corpus, or a recipe's corpus list) and "
+                        "there are none here; leave them out, or give the corpora")
+
+
+def fetch_data_files(data_args: DataArguments) -> None:
+    """--affect_file and --lexicon_file may be pinned URLs (sources.py) or a recipe's {source, local}: each becomes
+    the local file to read (a verified download in the cache, or the copy under --corpus_dir)."""
+    for name in ("affect_file", "lexicon_file"):
+        value = getattr(data_args, name)
+        if value is None:
+            continue
+        source = Source.parse(local_choice(value, data_args.corpus_dir, f"--{name}"), f"--{name}")
+        if source.hub:
+            raise DataError(f"--{name} {source}: expected a file (a path or an https:// URL with its sha256); Hub "
+                            "data set splits are read by --corpus")
+        setattr(data_args, name, str(source.local_path()))
+
+
 def load_corpus_splits(data_args: DataArguments, wanted: list[str] | None, limits: dict, seed: int):
     """--corpus: every corpus read, mapped and checked (corpora.load_corpora); one epoch's training mix; the
     validation and test splits of the corpora one after another. Returns (splits, corpus names, label names)."""
@@ -618,7 +666,7 @@ def load_corpus_splits(data_args: DataArguments, wanted: list[str] | None, limit
                         "corpus in its --corpus argument (train=..., validation=..., test=...)")
     if data_args.drop_invalid_rows:
         raise DataError("--drop_invalid_rows is for --train_file; with --corpus a bad row stops the run, naming it")
-    corpora = [Corpus.parse(value) for value in data_args.corpus]
+    corpora = parsed_corpora(data_args)
     label_names = list(wanted or DAIR_AI_LABELS)
     columns = load_corpora(corpora, label_names, data_args.drop_test_overlap, logger.info, limits)
     splits = corpus_datasets(columns)
@@ -626,13 +674,26 @@ def load_corpus_splits(data_args: DataArguments, wanted: list[str] | None, limit
     return splits, [corpus.name for corpus in corpora], label_names
 
 
+def parsed_corpora(data_args: DataArguments) -> list[Corpus]:
+    """--corpus (or a recipe's corpora), each parsed, local copies chosen under --corpus_dir."""
+    return [Corpus.parse(value, data_args.corpus_dir) for value in data_args.corpus or []]
+
+
+def source_content(source: Source | None):
+    """What a run record keeps of a source: a local file's sha256, a URL's pinned sha256, a Hub split's name."""
+    if source is None:
+        return None
+    return content(source.path) if source.path is not None else source.identity()
+
+
 def corpus_descriptions(data_args: DataArguments, label_names: list[str]) -> list[dict]:
     """For the model card: each corpus's name, citation, licence and mapping file (corpora.LabelMapping)."""
     described = []
-    for corpus in map(Corpus.parse, data_args.corpus or []):
+    for corpus in parsed_corpora(data_args):
         mapping = LabelMapping(corpus.mapping, label_names)
         described.append({"name": corpus.name, "corpus": mapping.corpus or corpus.name, "license": mapping.license,
-                          "mapping": corpus.mapping.name, "proportion": corpus.proportion})
+                          "mapping": corpus.mapping.name, "proportion": corpus.proportion,
+                          "source": str(corpus.train)})
     return described
 
 
