@@ -199,13 +199,17 @@ class Corpus:
     test: Source | None = None
     proportion: float | None = None
     holdout: float = DEFAULT_HOLDOUT
+    published: str | None = None  # the training split's public source, also when a local copy is read (the card)
 
     @classmethod
     def parse(cls, value, corpus_dir=None) -> "Corpus":
         """'name=goemotions,train=a.tsv,validation=b.tsv,test=c.tsv,mapping=m.json,proportion=0.3' (or a recipe's
         mapping with those keys) -> Corpus."""
+        published = None
         if isinstance(value, dict):
             settings, shown = dict(value), f"{value.get('name', value)}"
+            train = settings.get("train")
+            published = str(train["source"]) if isinstance(train, dict) and "source" in train else None
             unknown = [key for key in settings if key not in CORPUS_KEYS]
             if unknown:
                 raise DataError(f"corpus {shown}: unknown key(s) {unknown}; expected some of {list(CORPUS_KEYS)}")
@@ -242,7 +246,8 @@ class Corpus:
                                     f"got {settings[key]!r}")
         sources = {key: Source.parse(settings[key], f"--corpus {settings['name']} {key}")
                    for key in SOURCE_KEYS if settings.get(key)}
-        return cls(name=settings["name"], mapping=Path(settings["mapping"]), **sources, **numbers)
+        return cls(name=settings["name"], mapping=Path(settings["mapping"]), **sources, **numbers,
+                   published=published or str(sources["train"]))
 
     def sources(self) -> list[Source]:
         return [source for source in (self.train, self.validation, self.test) if source is not None]

@@ -693,7 +693,7 @@ def corpus_descriptions(data_args: DataArguments, label_names: list[str]) -> lis
         mapping = LabelMapping(corpus.mapping, label_names)
         described.append({"name": corpus.name, "corpus": mapping.corpus or corpus.name, "license": mapping.license,
                           "mapping": corpus.mapping.name, "proportion": corpus.proportion,
-                          "source": str(corpus.train)})
+                          "source": corpus.published})
     return described
 
 

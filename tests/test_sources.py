@@ -224,6 +224,7 @@ def test_the_recipe_is_read_and_flags_after_it_win():
                                              DATA / "meld" / "train_sent_emo.csv"]
     assert local[2].train.sha256 == public[2].rsplit("=", 1)[1]  # the copy is checked against the URL's pin
     assert [c.proportion for c in local] == [0.35, 0.45, 0.2]
+    assert [c.published for c in local] == public  # the card names the public source of a local copy
 
 
 def test_a_corpus_flag_replaces_the_recipes_list():
