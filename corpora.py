@@ -31,6 +31,7 @@ from pathlib import Path
 import datasets
 import numpy as np
 
+from cmhl_metric.cmhl_metric import check_source_names
 from configuration_cmhl import NEUTRAL_LABEL
 from data import (SPLITS, DataError, Row, check_header, check_rows, delimited_records, draw, read_file, read_records,
                   to_dataset, with_source)
@@ -326,6 +327,10 @@ def load_corpora(corpora: list[Corpus], label_names: list[str], drop_test_overla
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise DataError(f"--corpus: names {repeated} given more than once; each corpus needs its own name")
+    try:  # before any row is read: `mean_source`, or `x` beside `x_own_labels`, would overwrite metrics
+        check_source_names(names)
+    except ValueError as error:
+        raise DataError(f"--corpus: {str(error).removeprefix('cmhl_metric: ')}") from None
     given = [corpus.proportion is not None for corpus in corpora]
     if any(given) and not all(given):
         raise DataError("--corpus: give a proportion for every corpus or for none (then each corpus's share is its "

@@ -38,9 +38,7 @@ class CMHLMetric(evaluate.Metric):
                  contradiction_threshold=0.3, neutral_label="neutral"):
         probabilities = np.asarray(predictions, dtype=np.float64)  # (N, L)
         gold, sources = np.asarray(references), np.asarray(sources)
-        if probabilities.ndim != 2 or probabilities.shape[1] != len(label_names):
-            raise ValueError(f"cmhl_metric: expected predictions of shape (N, {len(label_names)}), got "
-                             f"{probabilities.shape}")
+        check_inputs(probabilities, gold, sources, label_names)
         high = probabilities >= contradiction_threshold  # (N, L)
         pairs = np.array(list(incompatible_pairs), dtype=np.int64).reshape(-1, 2)
         contradicts = (high[:, pairs[:, 0]] & high[:, pairs[:, 1]]).any(axis=1)  # (N,)
@@ -57,6 +55,51 @@ class CMHLMetric(evaluate.Metric):
             results[f"{name}_contradiction_rate"] = float(contradicts[rows].mean())
         results["mean_source_macro_f1"] = float(np.mean([results[f"{name}_macro_f1"] for name in names]))
         return results
+
+
+# The keys a corpus's metrics use after its name (`<name>_<suffix>`), and the keys over all rows.
+SOURCE_SUFFIXES = ("accuracy", "macro_f1", "weighted_f1", "own_labels_accuracy", "own_labels_macro_f1",
+                   "own_labels_weighted_f1", "neutral_f1", "neutral_auroc", "contradiction_rate")
+GLOBAL_KEYS = ("accuracy", "macro_f1", "weighted_f1", "contradiction_rate", "mean_source_macro_f1")
+PROBABILITY_TOLERANCE = 1e-3  # a row's sum may differ from 1 by float32 rounding of softmax, not by more
+
+
+def check_inputs(probabilities: np.ndarray, gold: np.ndarray, sources: np.ndarray, label_names) -> None:
+    """Refuse, saying what is wrong and where, inputs that would score a wrong number as right: a shape that is not
+    (N, L), probabilities that are not finite, negative, or do not sum to 1 (logits), references outside
+    0..L-1 (the Hub's ignore index -100, -1), corpus names whose metric keys would overwrite another's."""
+    if probabilities.ndim != 2 or probabilities.shape[1] != len(label_names):
+        raise ValueError(f"cmhl_metric: expected predictions of shape (N, {len(label_names)}), got "
+                         f"{probabilities.shape}")
+    bad = np.flatnonzero(~np.isfinite(probabilities).all(axis=1))
+    if len(bad):
+        raise ValueError(f"cmhl_metric: predictions row {bad[0]} is not finite ({probabilities[bad[0]].tolist()}); "
+                         f"{len(bad)} such row(s)")
+    sums = probabilities.sum(axis=1)
+    bad = np.flatnonzero((probabilities < 0).any(axis=1) | (np.abs(sums - 1) > PROBABILITY_TOLERANCE))
+    if len(bad):
+        raise ValueError(f"cmhl_metric: predictions row {bad[0]} is not a probability distribution (sum "
+                         f"{sums[bad[0]]:.4f}, min {probabilities[bad[0]].min():.4f}); give softmax probabilities, "
+                         f"not logits ({len(bad)} such row(s))")
+    if not np.issubdtype(gold.dtype, np.integer):
+        raise ValueError(f"cmhl_metric: references must be label indices (integers), got {gold.dtype}")
+    bad = np.flatnonzero((gold < 0) | (gold >= len(label_names)))
+    if len(bad):
+        raise ValueError(f"cmhl_metric: reference {int(gold[bad[0]])} (row {bad[0]}) is not a label index "
+                         f"0..{len(label_names) - 1}; leave unlabelled rows (-100, -1) out ({len(bad)} such row(s))")
+    check_source_names(list(dict.fromkeys(sources.tolist())))
+
+
+def check_source_names(names: list[str]) -> None:
+    """Corpus names whose metric keys (`<name>_<suffix>`) would overwrite another's are an error naming both."""
+    keys = {}
+    for name in names:
+        for key in [f"{name}_{suffix}" for suffix in SOURCE_SUFFIXES]:
+            if key in GLOBAL_KEYS or key in keys:
+                other = "the metric over all rows" if key in GLOBAL_KEYS else f"corpus {keys[key]!r}"
+                raise ValueError(f"cmhl_metric: corpus name {name!r} makes the key {key!r}, which {other} uses too; "
+                                 "rename the corpus")
+            keys[key] = name
 
 
 def _source_metrics(name: str, probabilities: np.ndarray, gold: np.ndarray, neutral: int | None) -> dict:
