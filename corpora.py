@@ -33,8 +33,8 @@ import numpy as np
 
 from cmhl_metric.cmhl_metric import check_source_names
 from configuration_cmhl import NEUTRAL_LABEL
-from data import (SPLITS, DataError, Row, check_header, check_rows, delimited_records, draw, read_file, read_records,
-                  to_dataset, with_source)
+from data import (SPLITS, DataError, Row, check_header, check_rows, delimited_records, draw, label_position,
+                  read_file, read_records, to_dataset, with_source)
 from jsonfiles import check_fields, read_object
 from sources import HASH_MARK, Source, hub_rows
 
@@ -149,12 +149,12 @@ class LabelMapping:
         names = []
         for cell in cells:
             cell = str(cell).strip()
-            if self.source_labels is not None and cell.lstrip("-").isdigit():
-                index = int(cell)
-                if not 0 <= index < len(self.source_labels):
+            if self.source_labels is not None and cell not in self.source_labels:
+                index = label_position(cell, self.source_labels)  # data.label_position: the one rule for numbers
+                if index is not None and not 0 <= index < len(self.source_labels):
                     raise DataError(f"{row.where}: label id {index} outside 0..{len(self.source_labels) - 1} "
                                     f"of 'source_labels' in {self.path}")
-                cell = self.source_labels[index]
+                cell = self.source_labels[index] if index is not None else cell
             if cell not in self.mapping and cell not in self.excluded:
                 raise DataError(f"{row.where}: label {cell!r} is neither mapped nor excluded in {self.path}")
             names.append(cell)

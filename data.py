@@ -283,31 +283,43 @@ def read_hub_split(split: datasets.Dataset, name: str) -> list[Row]:
 # ---- checking ----
 
 def _label_kind(label) -> str:
-    is_index = isinstance(label, int) or (isinstance(label, str) and label.strip().lstrip("-").isdigit())
+    is_index = isinstance(label, int) or (isinstance(label, str) and is_whole_number(label.strip()))
     return "index" if is_index else "name"
 
 
+def is_whole_number(text: str) -> bool:
+    """ASCII digits with an optional minus sign: '12', '-1'. Other digits ('²', '١') are names, never indices."""
+    return re.fullmatch(r"-?[0-9]+", text) is not None
+
+
+def label_position(written: str, label_names: list[str]) -> int | None:
+    """The one rule for labels written as text, in every reader (data files, --class_names, a mapping's
+    `source_labels`): a label that is one of the names is that name; a whole number is an index only when no name is
+    itself a number (else it would be read one way here and the other way by a reader of the names). Returns the
+    name's index, the number (maybe out of range: the caller says so), or None (neither)."""
+    if written in label_names:
+        return label_names.index(written)
+    if is_whole_number(written) and not any(is_whole_number(name.strip()) for name in label_names):
+        return int(written)
+    return None
+
+
 def _label_index(row: Row, label_names: list[str]) -> int:
-    """A row's label as an index into `label_names`, compared as the user wrote it: a label that is one of the names
-    is that name (so with --class_names 1,0 the label "1" is the name "1", index 0); a whole number is an index only
-    when no name is itself a number (else it would be read one way here and the other way by a reader of the names);
-    a name that matches one of the names but for case or spaces is an error that says so."""
+    """A row's label as an index into `label_names` (`label_position`'s rule: with --class_names 1,0 the label "1"
+    is the name "1", index 0); a name that matches one of the names but for case or spaces is an error that says so."""
     label = row.label
     if isinstance(label, bool) or not isinstance(label, (int, str)):
         raise DataError(f"{row.where}: label {label!r} is neither a name nor an index")
     written = label.strip() if isinstance(label, str) else str(label)
-    if written in label_names:
-        return label_names.index(written)
-    numeric_names = [name for name in label_names if name.strip().lstrip("-").isdigit()]
-    if written.lstrip("-").isdigit():
-        if numeric_names:
-            raise DataError(f"{row.where}: label {written!r} is not one of the names {label_names}, and with names that "
-                            "are numbers it is not read as an index; give each row's label as one of the names")
-        index = int(written)
-        if not 0 <= index < len(label_names):
-            raise DataError(f"{row.where}: label index {index} is out of range 0..{len(label_names) - 1} "
-                            f"for labels {label_names}")
+    index = label_position(written, label_names)
+    if index is not None and written not in label_names and not 0 <= index < len(label_names):
+        raise DataError(f"{row.where}: label index {index} is out of range 0..{len(label_names) - 1} "
+                        f"for labels {label_names}")
+    if index is not None:
         return index
+    if is_whole_number(written):
+        raise DataError(f"{row.where}: label {written!r} is not one of the names {label_names}, and with names that "
+                        "are numbers it is not read as an index; give each row's label as one of the names")
     alike = [name for name in label_names if name.strip().casefold() == written.casefold()]
     hint = f"; {alike[0]!r} differs from it only by case or spaces" if alike else ""
     raise DataError(f"{row.where}: unknown label {label!r}; expected one of {label_names}{hint} (or name the labels "
