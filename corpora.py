@@ -394,23 +394,46 @@ def _check_test_overlap(corpora: list[Corpus], rows: dict, drop: bool, log) -> N
             rows[split][name] = kept
 
 
+def epoch_counts(shares: dict[str, float], size: int) -> dict[str, int]:
+    """Rows of each corpus in an epoch of `size`: floor(share x size) each, the rows left over one each to the largest
+    remainders (ties in corpus order), so that the counts add up to `size` exactly (largest remainder)."""
+    exact = {name: share * size for name, share in shares.items()}
+    counts = {name: math.floor(value) for name, value in exact.items()}
+    left = size - sum(counts.values())
+    for name in sorted(exact, key=lambda n: -(exact[n] - counts[n]))[:max(left, 0)]:
+        counts[name] += 1
+    return counts
+
+
 def epoch_mix(train: dict[str, datasets.Dataset], corpora: list[Corpus], epoch_size: int | None, seed: int,
-              log=print) -> datasets.Dataset:
-    """One epoch's training rows: round(proportion x epoch_size) rows of each corpus (data.draw: without replacement
-    while a corpus has enough, seeded), concatenated; Trainer's sampler shuffles them. The draw is made once per
-    run, and every epoch repeats it. Without proportions each corpus keeps its share of the training rows; without
-    `epoch_size` the epoch is every training row of every corpus."""
+              log=print, label_names: list[str] | None = None) -> datasets.Dataset:
+    """One epoch's training rows: `epoch_counts` rows of each corpus (data.draw: without replacement while a corpus
+    has enough, seeded), concatenated; Trainer's sampler shuffles them. The draw is made once per run, and every
+    epoch repeats it. Without proportions each corpus keeps its share of the training rows; without `epoch_size`
+    the epoch is every training row of every corpus. Checked on the rows drawn, the ones that train: a corpus
+    given a share gets at least one row, and every one of `label_names` has rows."""
     total = sum(len(dataset) for dataset in train.values())
     size = epoch_size or total
     shares = {c.name: c.proportion if c.proportion is not None else len(train[c.name]) / total for c in corpora}
-    counts = {name: round(share * size) for name, share in shares.items()}
+    counts = epoch_counts(shares, size)
     if epoch_size is None and all(c.proportion is None for c in corpora):
         counts = {name: len(dataset) for name, dataset in train.items()}  # every row once, exactly
+    empty = [name for name, count in counts.items() if count == 0]
+    if empty:
+        raise DataError(f"--epoch_size {size}: corpus {empty} would get no row of the epoch (share "
+                        f"{[shares[n] for n in empty]}); raise --epoch_size or the corpus's proportion, or leave it out")
     generator = np.random.default_rng(seed)
-    parts = [draw(train[name], count, generator) for name, count in counts.items() if count > 0]
+    parts = [draw(train[name], count, generator) for name, count in counts.items()]
     log("training epoch: " + ", ".join(f"{name} {count} rows ({count / max(len(train[name]), 1):.2f}x its "
                                        f"{len(train[name])})" for name, count in counts.items()))
-    return datasets.concatenate_datasets(parts)
+    epoch = datasets.concatenate_datasets(parts)
+    if label_names is not None:
+        drawn = set(epoch["labels"]) if "labels" in epoch.column_names else set(epoch["label"])
+        absent = [name for i, name in enumerate(label_names) if i not in drawn]
+        if absent:
+            raise DataError(f"--epoch_size {size}: the epoch drawn has no row of label(s) {absent} (the corpora that "
+                            "have them get too few rows); raise --epoch_size or their proportions")
+    return epoch
 
 
 def corpus_datasets(columns: dict) -> dict:

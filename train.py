@@ -670,7 +670,7 @@ def load_corpus_splits(data_args: DataArguments, wanted: list[str] | None, limit
     label_names = list(wanted or DAIR_AI_LABELS)
     columns = load_corpora(corpora, label_names, data_args.drop_test_overlap, logger.info, limits)
     splits = corpus_datasets(columns)
-    splits["train"] = epoch_mix(splits["train"], corpora, data_args.epoch_size, seed, logger.info)
+    splits["train"] = epoch_mix(splits["train"], corpora, data_args.epoch_size, seed, logger.info, label_names)
     return splits, [corpus.name for corpus in corpora], label_names
 
 
