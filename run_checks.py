@@ -182,11 +182,17 @@ def check_run_record(resume: str | None, record: dict) -> None:
         raise DataError(f"--resume_from_checkpoint {resume}: no {RUN_RECORD} beside it, so nothing says it is "
                         "this work; resume only checkpoints of train.py runs, or start a new run")
     earlier, now = _flat(read_json(source, "train.py run record")), _flat(record)
-    differ = [f"{key}: {json.dumps(earlier.get(key))[:40]} there, {json.dumps(now.get(key))[:40]} now"
+    differ = [f"{key}: {_shown(earlier.get(key))} there, {_shown(now.get(key))} now"
               for key in sorted(earlier.keys() | now.keys()) if earlier.get(key) != now.get(key)]
     if differ:
         raise DataError(f"--resume_from_checkpoint {resume}: it is other work ({'; '.join(differ)}); resume with "
                         "the settings and data it was trained with, or start a new run")
+
+
+def _shown(value) -> str:
+    """A record value in a refusal: whole when short, else its start and end (a hash's first 12 characters)."""
+    text = json.dumps(value)
+    return text if len(text) <= 60 else f"{text[:28]}...{text[-28:]}"
 
 
 def _flat(record: dict, prefix: str = "") -> dict:
@@ -196,6 +202,10 @@ def _flat(record: dict, prefix: str = "") -> dict:
     for key, value in record.items():
         if isinstance(value, dict):
             flat.update(_flat(value, f"{prefix}{key}."))
+        elif isinstance(value, list) and value and all(isinstance(item, dict) for item in value):
+            # corpora: by name where items have one (corpora.goemotions.test), else by position
+            for index, item in enumerate(value):
+                flat.update(_flat(item, f"{prefix}{key}.{item.get('name', index)}."))
         else:
             flat[f"{prefix}{key}"] = value
     return flat

@@ -509,12 +509,15 @@ def run_record(model_args, data_args, cmhl_args, training_args, files: dict, lab
     training = ("seed", "data_seed", "learning_rate", "num_train_epochs", "max_steps", "per_device_train_batch_size",
                 "gradient_accumulation_steps", "warmup_steps", "weight_decay", "lr_scheduler_type", "max_grad_norm",
                 "adam_beta1", "adam_beta2", "adam_epsilon", "optim", "bf16", "fp16", "label_smoothing_factor",
-                "metric_for_best_model", "eval_strategy", "train_sampling_strategy")
+                "metric_for_best_model", "greater_is_better", "eval_strategy", "train_sampling_strategy",
+                "load_best_model_at_end", "neftune_noise_alpha")  # the last two decide the final weights too
     data = {key: value for key, value in asdict(data_args).items()
             if key not in ("emotion_teacher", "affect_teacher", "teacher_cache_dir", "train_file", "validation_file",
                            "test_file", "affect_file", "lexicon_file", "max_predict_samples", "corpus", "corpus_dir")}
+    # Test files too: they decide which rows --drop_test_overlap leaves out (and whether the overlap check passes)
     corpora = [{"name": c.name, "train": source_content(c.train), "validation": source_content(c.validation),
-                "mapping": content(c.mapping), "proportion": c.proportion, "holdout": c.holdout}
+                "test": source_content(c.test), "mapping": content(c.mapping), "proportion": c.proportion,
+                "holdout": c.holdout}
                for c in parsed_corpora(data_args)]
     return {"model": content(model_args.model_name_or_path), "tokenizer": content(model_args.tokenizer_name),
             "train_file": content(files["train"]), "validation_file": content(files["validation"]),
