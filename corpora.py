@@ -24,6 +24,7 @@ no-emotion scores. Every other text is left out and counted by reason.
 
 import hashlib
 import math
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,6 +230,13 @@ class Corpus:
                 settings[key] = setting.strip()
         else:
             raise DataError(f"corpus: expected 'name=...,train=...' or a mapping of those keys, got {value!r:.80}")
+        empty = [key for key, setting in settings.items() if setting == ""]
+        if empty:
+            raise DataError(f"--corpus {shown}: {empty} given empty (an unset shell variable?); give a value or leave "
+                            "the key out")
+        if "holdout" in settings and settings.get("validation"):
+            raise DataError(f"--corpus {shown}: holdout is for a corpus without a validation file, and this one has "
+                            f"validation={settings['validation']}; give one or the other")
         missing = [key for key in ("name", "train", "mapping") if not settings.get(key)]
         if settings.get("name") and not settings["name"].replace("_", "").isalnum():
             raise DataError(f"--corpus {shown}: name expected letters, digits and '_' (it names the corpus's "
@@ -327,6 +335,16 @@ def load_corpora(corpora: list[Corpus], label_names: list[str], drop_test_overla
     repeated = sorted({name for name in names if names.count(name) > 1})
     if repeated:
         raise DataError(f"--corpus: names {repeated} given more than once; each corpus needs its own name")
+    read = {}
+    for corpus in corpora:  # one file read twice would train on its test rows, or on its rows twice
+        for role, source in (("train", corpus.train), ("validation", corpus.validation), ("test", corpus.test)):
+            if source is None:
+                continue
+            key = str(Path(os.path.realpath(source.path))) if source.path is not None else source.spec.split("#")[0]
+            if key in read:
+                raise DataError(f"--corpus: {source} is given as {read[key]} and as corpus {corpus.name!r}'s {role}; "
+                                "each file is one split of one corpus")
+            read[key] = f"corpus {corpus.name!r}'s {role}"
     try:  # before any row is read: `mean_source`, or `x` beside `x_own_labels`, would overwrite metrics
         check_source_names(names)
     except ValueError as error:

@@ -43,3 +43,24 @@ def test_a_label_absent_from_the_drawn_epoch_is_an_error():
     with pytest.raises(DataError, match=r"the epoch drawn has no row of label\(s\) \['neutral'\]"):
         epoch_mix(train, [corpus("a", 0.9), corpus("b", 0.1)], 20, 42, log=lambda m: None,
                   label_names=["sadness", "joy", "neutral"])
+
+
+@pytest.mark.parametrize("value, message", [
+    ("name=a,train=a.txt,validation=,mapping=m.json", r"\['validation'\] given empty"),
+    ("name=a,train=a.txt,validation=v.txt,holdout=0.2,mapping=m.json", r"holdout is for a corpus without a validation"),
+])
+def test_a_setting_that_would_be_ignored_is_an_error(value, message):
+    with pytest.raises(DataError, match=message):
+        Corpus.parse(value)
+
+
+def test_one_file_given_as_two_corpora_is_an_error(tmp_path):
+    from corpora import load_corpora
+
+    corpora = [Corpus.parse(f"name=a,train={tmp_path / 'x.txt'},mapping=m.json"),
+               Corpus.parse(f"name=b,train={tmp_path / '.' / 'x.txt'},mapping=m.json")]
+    with pytest.raises(DataError, match=r"x\.txt is given as corpus 'a'\'s train and as corpus 'b'\'s train"):
+        load_corpora(corpora, ["joy"], False, log=lambda m: None)
+    own = [Corpus.parse(f"name=a,train={tmp_path / 'x.txt'},test={tmp_path / 'x.txt'},mapping=m.json")]
+    with pytest.raises(DataError, match=r"x\.txt is given as corpus 'a'\'s train and as corpus 'a'\'s test"):
+        load_corpora(own, ["joy"], False, log=lambda m: None)
