@@ -34,7 +34,7 @@ import numpy as np
 
 from cmhl_metric.cmhl_metric import check_source_names
 from configuration_cmhl import NEUTRAL_LABEL
-from data import (SPLITS, DataError, Row, check_header, check_rows, delimited_records, draw, label_position,
+from data import (SPLITS, DataError, Row, check_header, check_rows, check_text_encodable, delimited_records, draw, label_position,
                   read_file, read_records, to_dataset, with_source)
 from jsonfiles import check_fields, read_object
 from sources import HASH_MARK, Source, hub_rows
@@ -99,10 +99,17 @@ def read_corpus_file(source, mapping_path: Path, column_names: list[str] | None 
     if not isinstance(source, Source):
         source = Source.parse(source, str(source)) if isinstance(source, str) else Source(str(source), path=Path(source))
     if source.hub:
-        return hub_rows(source, reader.get("hub_text_column", "text"), reader.get("hub_label_column", "label"),
+        rows = hub_rows(source, reader.get("hub_text_column", "text"), reader.get("hub_label_column", "label"),
                         spec.get("separator"))
-    return read_rows(source.local_path(), column_names or reader.get("columns"), reader.get("text_column", "text"),
-                     reader.get("label_column", "label"))
+    else:
+        path = source.local_path()
+        # the mapping's columns describe the corpus's header-less .csv/.tsv; a copy in another format has its own
+        columns = column_names or (reader.get("columns") if path.suffix in (".csv", ".tsv") else None)
+        rows = read_rows(path, columns, reader.get("text_column", "text"), reader.get("label_column", "label"))
+    for row in rows:  # before any model loads, in every tool that reads a corpus (train, evaluate, no_emotion)
+        if isinstance(row.text, str):
+            check_text_encodable(row.where, row.text)
+    return rows
 
 
 class LabelMapping:

@@ -27,7 +27,8 @@ from transformers import AutoTokenizer
 
 import entry
 from data import DataError, positive_int
-from corpora import LabelMapping, read_rows
+from configuration_cmhl import NEUTRAL_LABEL, CMHLConfig
+from corpora import LabelMapping, read_corpus_file
 from metrics import best_f1_threshold, detection_metrics
 from model_card import no_emotion_section
 from modeling_cmhl import CMHLForSequenceClassification, no_emotion_score
@@ -39,7 +40,7 @@ MIX_GRID = tuple(i / 20 for i in range(21))  # w = 0, 0.05, ..., 1
 CALIBRATION_FILE = "no_emotion_calibration.json"
 
 
-def detection_rows(rows, mapping: LabelMapping) -> tuple[list[str], np.ndarray, dict]:
+def detection_rows(rows, mapping: LabelMapping, source="the file") -> tuple[list[str], np.ndarray, dict]:
     """(texts, positive (N,) bool, why the other rows were left out): positives are rows of "no_emotion" labels only,
     negatives rows that map to exactly one model label."""
     texts, positive, left_out = [], [], Counter()
@@ -55,8 +56,9 @@ def detection_rows(rows, mapping: LabelMapping) -> tuple[list[str], np.ndarray, 
             texts.append(str(row.text))
             positive.append(False)
     if not any(positive) or all(positive):
-        raise DataError(f"{mapping.path}: the file needs texts labelled only with {sorted(mapping.no_emotion)} and texts "
-                        f"that map to one model label; found {sum(positive)} and {len(positive) - sum(positive)}")
+        raise DataError(f"{source}: calibration needs texts labelled only with {sorted(mapping.no_emotion)} (the "
+                        f"'no_emotion' labels of {mapping.path}) and texts that map to one model label; the file has "
+                        f"{sum(positive)} and {len(positive) - sum(positive)}")
     return texts, np.array(positive), dict(left_out)
 
 
@@ -165,15 +167,22 @@ def main(argv=None) -> dict:
                     inputs=[args.validation_file, args.label_mapping, args.model_name_or_path],
                     replaceable=earlier_calibration, tool="another no_emotion.py")
     check_save(args.model_name_or_path)
+    labels = CMHLConfig.from_pretrained(args.model_name_or_path).label_names
+    if NEUTRAL_LABEL in labels:
+        raise DataError(f"--model_name_or_path {args.model_name_or_path}: the model has its own {NEUTRAL_LABEL!r} label "
+                        f"({labels}); its no-emotion flag is {NEUTRAL_LABEL!r} on top, with no calibration (README, "
+                        "'No clear emotion'). no_emotion.py calibrates models without that label")
     with output:  # locked now; the calibrated checkpoint is staged whole and renamed into place at the end
-        rows = read_rows(args.validation_file, args.column_names.split(",") if args.column_names else None)
-        rows = rows[:args.max_samples] if args.max_samples else rows
-        predictor = Predictor(args.model_name_or_path, batch_size=args.batch_size)
-        mapping = LabelMapping(args.label_mapping, predictor.label_names)
+        mapping = LabelMapping(args.label_mapping, labels)
         if not mapping.no_emotion:
             raise DataError(f"{args.label_mapping}: names no 'no_emotion' labels (e.g. \"no_emotion\": [\"neutral\"]); "
                             "the validation file needs texts marked as having no emotion")
-        texts, positive, left_out = detection_rows(rows, mapping)
+        # the mapping's reader settings, as evaluate_cmhl.py and train.py read the file; every line before the model
+        rows = read_corpus_file(args.validation_file, args.label_mapping,
+                                args.column_names.split(",") if args.column_names else None)
+        rows = rows[:args.max_samples] if args.max_samples else rows
+        texts, positive, left_out = detection_rows(rows, mapping, args.validation_file)
+        predictor = Predictor(args.model_name_or_path, batch_size=args.batch_size)
         probabilities, intensity = score(predictor, texts)
         calibration = choose(probabilities, intensity, positive, heads_trained="intensity" in predictor.dimensions,
                              neutral_index=predictor.config.neutral_index)

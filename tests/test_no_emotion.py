@@ -210,3 +210,47 @@ def test_training_from_a_calibrated_checkpoint_starts_uncalibrated(tmp_path, dev
     assert "starts uncalibrated" in run.stderr
     config = json.loads((out / "config.json").read_text())
     assert config["no_emotion_threshold"] is None and config["no_emotion_mix"] == 1.0
+
+
+def test_calibration_reads_the_file_as_the_mapping_says(tmp_path, dev_file):
+    """No --column_names: the mapping's reader (GoEmotions' header-less columns) reads the file, as in
+    evaluate_cmhl.py and train.py, and a file without neutral texts is named as the file at fault."""
+    from no_emotion import main
+
+    tiny = make_tiny_checkpoint(tmp_path / "tiny")
+    result = main(["--model_name_or_path", str(tiny), "--validation_file", str(dev_file), "--label_mapping",
+                   str(MAPPING), "--output_dir", str(tmp_path / "calibrated")])
+    assert result["no_emotion_threshold"] is not None
+    no_neutral = goemotions_file(tmp_path / "no_neutral.tsv", [("i feel happy", "17"), ("sad", "25")])
+    with pytest.raises(DataError, match=rf"{no_neutral}: calibration needs texts labelled only with \['neutral'\]"):
+        main(["--model_name_or_path", str(tiny), "--validation_file", str(no_neutral), "--label_mapping",
+              str(MAPPING), "--output_dir", str(tmp_path / "o")])
+    surrogate = tmp_path / "surrogate.jsonl"
+    surrogate.write_text('{"text": "fine", "label": "27"}\n{"text": "\\ud83d", "label": "27"}\n')
+    with pytest.raises(DataError, match=rf"{surrogate}, line 2: the text holds .* lone UTF-16 surrogate"):
+        main(["--model_name_or_path", str(tiny), "--validation_file", str(surrogate), "--label_mapping",
+              str(MAPPING), "--output_dir", str(tmp_path / "o")])
+    assert not (tmp_path / "o").exists()
+
+
+def test_a_model_with_its_own_neutral_is_not_calibrated(tmp_path, dev_file):
+    from configuration_cmhl import CMHLConfig
+    from modeling_cmhl import CMHLForSequenceClassification
+    from no_emotion import main
+
+    tiny = make_tiny_checkpoint(tmp_path / "tiny")
+    labels = ["sadness", "joy", "love", "anger", "fear", "surprise", "neutral"]
+    kept = CMHLConfig.from_pretrained(tiny).to_dict()
+    config = CMHLConfig.from_dict({**kept, "circumplex_coordinates": None, "incompatible_pairs": None,
+                                   "id2label": dict(enumerate(labels)),
+                                   "label2id": {n: i for i, n in enumerate(labels)}})
+    neutral = tmp_path / "neutral"
+    CMHLForSequenceClassification(config).save_pretrained(neutral)
+    for part in tiny.iterdir():  # the tokenizer's files
+        if part.is_file() and not (neutral / part.name).exists():
+            (neutral / part.name).write_bytes(part.read_bytes())
+    with pytest.raises(DataError, match=r"the model has its own 'neutral' label .* 'neutral' on top, with no "
+                                        r"calibration"):
+        main(["--model_name_or_path", str(neutral), "--validation_file", str(dev_file), "--label_mapping",
+              str(MAPPING), "--output_dir", str(tmp_path / "o")])
+    assert not (tmp_path / "o").exists()

@@ -71,7 +71,7 @@ TOOLS = {  # phases: (reading the inputs, working under the lock, writing the ou
     "export_onnx": Tool("export_onnx", "folder", "--overwrite_output_dir", "onnx_check.json",
                         ("read_texts", "compare", "write_manifest")),
     "no_emotion": Tool("no_emotion", "folder", "--overwrite_output_dir", "no_emotion_calibration.json",
-                       ("read_rows", "choose", "write_calibrated")),
+                       ("read_corpus_file", "choose", "write_calibrated")),
 }
 PHASES = ("reading", "working", "writing")
 
