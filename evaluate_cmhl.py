@@ -148,7 +148,7 @@ def main(argv=None) -> dict:
 
 def cli(argv=None) -> None:
     entry.run(lambda: main(argv), interrupted="nothing was written (the results are written whole at the end); run the "
-              "same command again")
+              "same command again", writing=lambda: entry.flag_value(argv, "--output_dir"))
 
 
 if __name__ == "__main__":

@@ -23,12 +23,11 @@ import numpy as np
 import onnx
 import torch
 from torch.export import Dim
-from transformers import AutoTokenizer
 
 import entry
 from data import DataError, positive_int, read_lines
 from outputs import Output, write_json
-from saves import check_save, write_manifest
+from saves import check_save, load_tokenizer, write_manifest
 from metrics import softmax
 from modeling_cmhl import CMHLForSequenceClassification
 from runtimes import MAX_INPUT_TOKENS_KEY, ONNX_FILES, OUTPUTS, OnnxRuntime, TorchRuntime
@@ -84,7 +83,7 @@ def export(model_name_or_path: str, output_dir: Path, opset: int = 18, quantize:
     """Write `output_dir/model.onnx` (and with `quantize`, `model_int8.onnx`), the tokenizer and the config;
     returns the graphs' paths."""
     model = CMHLForSequenceClassification.from_pretrained(model_name_or_path, dtype=torch.float32).eval()
-    tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
+    tokenizer = load_tokenizer(model_name_or_path)
     sample = tokenizer(["a first example text", "a second"], padding=True, return_tensors="pt")
     names = [name for name in ("input_ids", "attention_mask", "token_type_ids") if name in sample]
     batch, sequence = Dim("batch"), Dim("sequence")
@@ -122,7 +121,7 @@ def compare(output_dir: Path, model_name_or_path: str, texts: list[str], runtime
     """The ONNX graph of `runtime` against the PyTorch checkpoint on `texts`: the largest |difference| of the
     probabilities and of each dimensional output, and the share of texts given the same label."""
     graph, reference = OnnxRuntime(str(output_dir), runtime), TorchRuntime(model_name_or_path, "cpu")
-    tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
+    tokenizer = load_tokenizer(model_name_or_path)
     worst = {"probabilities": 0.0, "valence": 0.0, "arousal": 0.0, "intensity": 0.0}
     agree = 0
     for start in range(0, len(texts), batch_size):
@@ -185,7 +184,8 @@ class ExportCheckFailed(RuntimeError):
 
 def cli(argv=None) -> None:
     entry.run(lambda: main(argv), interrupted="nothing was written (an export is written whole, once checked); run "
-              "the same command again", failures={ExportCheckFailed: 1})
+              "the same command again", failures={ExportCheckFailed: 1},
+              writing=lambda: entry.flag_value(argv, "--output_dir"))
 
 
 if __name__ == "__main__":

@@ -208,7 +208,8 @@ def main(argv=None) -> int:
 
 
 def cli(argv=None) -> None:
-    entry.run(lambda: main(argv), interrupted="nothing was kept (a staging folder is removed); run the same command again")
+    entry.run(lambda: main(argv), interrupted="nothing was kept (a staging folder is removed); run the same command "
+              "again", writing=lambda: entry.flag_value(argv, "--output_dir"))
 
 
 if __name__ == "__main__":

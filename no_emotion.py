@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from transformers import AutoTokenizer
 
 import entry
 from data import DataError, positive_int
@@ -34,7 +33,7 @@ from model_card import no_emotion_section
 from modeling_cmhl import CMHLForSequenceClassification, no_emotion_score
 from outputs import Output, write_json, write_text
 from predict import Predictor
-from saves import check_save, write_manifest
+from saves import check_save, load_tokenizer, write_manifest
 
 MIX_GRID = tuple(i / 20 for i in range(21))  # w = 0, 0.05, ..., 1
 CALIBRATION_FILE = "no_emotion_calibration.json"
@@ -127,7 +126,7 @@ def write_calibrated(model_name_or_path: str, staging: Path, calibration: dict) 
     model.config.no_emotion_threshold = calibration["no_emotion_threshold"]
     model.config.check()
     model.save_pretrained(staging)
-    AutoTokenizer.from_pretrained(model_name_or_path).save_pretrained(staging)
+    load_tokenizer(model_name_or_path).save_pretrained(staging)
     source = Path(model_name_or_path)
     if source.is_dir():
         for figure in source.glob("*.png"):
@@ -195,7 +194,7 @@ def main(argv=None) -> dict:
 
 def cli(argv=None) -> None:
     entry.run(lambda: main(argv), interrupted="nothing was written (the calibrated checkpoint is written whole at the "
-              "end); run the same command again")
+              "end); run the same command again", writing=lambda: entry.flag_value(argv, "--output_dir"))
 
 
 if __name__ == "__main__":

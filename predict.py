@@ -40,7 +40,6 @@ from pathlib import Path
 import numpy as np
 import torch
 from tqdm.auto import tqdm
-from transformers import AutoTokenizer
 
 import entry
 from data import (DataError, check_header, check_text_encodable, delimited_records, json_record, positive_int,
@@ -50,7 +49,7 @@ from modeling_cmhl import no_emotion_flags, no_emotion_score
 from hardware import bf16_pays
 from runtimes import PRECISIONS, RUNTIMES, check_device, load_runtime
 from outputs import Output
-from saves import check_save, file_digest, save_fingerprint
+from saves import check_save, file_digest, load_tokenizer, save_fingerprint
 
 # The parts of a save each runtime reads (saves.check_save).
 SAVE_NEEDS = {"torch": ("config", "weights", "tokenizer"), "stock": ("config", "weights", "tokenizer"),
@@ -142,7 +141,7 @@ class Predictor:
             check_device(device)
             self.precision = resolve_precision(precision, runtime, device)
             self.runtime = load_runtime(model_name_or_path, runtime, device, threads, self.precision)
-            self.tokenizer = AutoTokenizer.from_pretrained(model_name_or_path)
+            self.tokenizer = load_tokenizer(model_name_or_path)
         except OSError as error:  # a Hub id the Hub cannot serve (offline, mistyped)
             raise InputError(f"--model_name_or_path {model_name_or_path}: not a folder here, and the Hub could not "
                              f"serve it ({str(error).splitlines()[0]})") from None
@@ -539,13 +538,16 @@ def main(argv=None) -> int:
     return 0
 
 
-def interrupted_advice() -> str:
-    return ("the windows scored so far are kept beside the output (<output>.parts); run the same command to resume "
+def interrupted_advice(argv=None) -> str:
+    output = entry.flag_value(argv, "--output_file")
+    parts = f"{output}.parts" if output else "<output>.parts"
+    return (f"the windows scored so far are kept in {parts}; run the same command to resume "
             "(a run of another command refuses them and says so)")
 
 
 def cli(argv=None) -> None:
-    entry.run(lambda: main(argv), interrupted=interrupted_advice)
+    entry.run(lambda: main(argv), interrupted=lambda: interrupted_advice(argv),
+              writing=lambda: entry.flag_value(argv, "--output_file"))
 
 
 if __name__ == "__main__":

@@ -142,3 +142,20 @@ def save_fingerprint(name_or_path) -> str:
     for path in parts(folder):
         digest.update(f"{path.name}:{file_digest(path)}\n".encode())
     return digest.hexdigest()
+
+
+def load_tokenizer(name_or_path, flag: str = "--model_name_or_path"):
+    """`AutoTokenizer.from_pretrained`, in every tool: a damaged or foreign tokenizer file (tokenizers' own errors,
+    JSON errors, a vocabulary that does not parse) is one sentence naming the folder and its tokenizer files."""
+    from transformers import AutoTokenizer
+
+    try:
+        return AutoTokenizer.from_pretrained(name_or_path)
+    except OSError:
+        raise  # a missing file or folder: the system's words name it (entry.run)
+    except Exception as error:  # noqa: BLE001 -- tokenizers raises a bare Exception for a damaged tokenizer.json
+        folder = Path(str(name_or_path))
+        found = sorted(p.name for pattern in TOKENIZER_FILES for p in folder.glob(pattern)) if folder.is_dir() else []
+        first = str(error).strip().splitlines()[0][:160] if str(error).strip() else type(error).__name__
+        raise DataError(f"{flag} {name_or_path}: its tokenizer cannot be read ({first}); the tokenizer files {found} "
+                        "are damaged or of another format: copy them again from the original checkpoint") from None

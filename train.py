@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from huggingface_hub import upload_file
-from transformers import (AutoTokenizer, PretrainedConfig, DataCollatorWithPadding, HfArgumentParser, Trainer,
+from transformers import (PretrainedConfig, DataCollatorWithPadding, HfArgumentParser, Trainer,
                           TrainerCallback, TrainingArguments, pipeline, set_seed)
 from transformers.dynamic_module_utils import custom_object_save
 
@@ -42,7 +42,7 @@ from jsonfiles import read_object
 from run_checks import (FINISHED_MARKS, check_checkpoint_labels, check_checkpoint_shapes, check_hub_reachable, check_run_record,
                         claim_output_dir, content, is_complete_checkpoint, remove_previous_run, resolve_resume,
                         write_run_record)
-from saves import check_save, write_manifest
+from saves import check_save, load_tokenizer, write_manifest
 from teachers import add_teacher_columns, check_teachers
 
 logger = logging.getLogger("cmhl.train")
@@ -735,7 +735,8 @@ def train_and_evaluate(model_args, data_args, cmhl_args, training_args, splits: 
                            "this run's model starts uncalibrated (calibrate it again with no_emotion.py)")
             model.config.no_emotion_mix, model.config.no_emotion_threshold = 1.0, None
         set_target_variances(model.config, splits["train"], cmhl_args)
-    tokenizer = AutoTokenizer.from_pretrained(model_args.tokenizer_name or model_args.model_name_or_path)
+    tokenizer = load_tokenizer(model_args.tokenizer_name or model_args.model_name_or_path,
+                               "--tokenizer_name" if model_args.tokenizer_name else "--model_name_or_path")
     tokenized = tokenize(splits, tokenizer, data_args, training_args)
     if training_args.should_save and not evaluation_only:  # checkpoint pushes upload output_dir: code files first
         if not resume or Path(resume).parent.resolve() != Path(training_args.output_dir).resolve():
@@ -822,7 +823,7 @@ def cli(argv: list[str] | None = None) -> None:
     """The command line: entry.run's one-line errors (exit 2), Ctrl-C advice (exit 130), a non-finite loss (exit 3)."""
     arguments = sys.argv[1:] if argv is None else [str(a) for a in argv]
     entry.run(lambda: main(arguments) and None, interrupted=lambda: interrupted_advice(arguments),
-              failures={NonFiniteLossError: 3})
+              failures={NonFiniteLossError: 3}, writing=lambda: entry.flag_value(arguments, "--output_dir"))
 
 
 if __name__ == "__main__":

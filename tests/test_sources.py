@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from conftest import DATA, REPO
-from corpora import Corpus, LabelMapping, read_corpus_file
+from corpora import LabelMapping, read_corpus_file
 from data import DataError
 from model_card import _source_cell
 from sources import Source
