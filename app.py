@@ -12,7 +12,6 @@ import argparse
 import os
 from pathlib import Path
 
-import gradio as gr
 import numpy as np
 
 import entry
@@ -85,7 +84,10 @@ def model_title(model_name_or_path: str) -> str:
     return folder.resolve().name
 
 
-def build_demo(model_name_or_path: str) -> gr.Blocks:
+def build_demo(model_name_or_path: str):
+    """The gr.Blocks page (gradio imported here: it reads $GRADIO_SERVER_PORT when imported, checked first)."""
+    import gradio as gr
+
     predictor = Predictor(model_name_or_path)
     with gr.Blocks(title="CMHL emotion classifier") as demo:
         gr.Markdown(f"# CMHL emotion classifier\n`{model_title(model_name_or_path)}`: emotion, valence, arousal and intensity "
@@ -122,6 +124,8 @@ def main(argv=None):
     parser.add_argument("--port", default=os.environ.get("GRADIO_SERVER_PORT", "7860"),
                         help="TCP port (default: $GRADIO_SERVER_PORT, else 7860)")
     args = parser.parse_args(argv)
+    if os.environ.get("GRADIO_SERVER_PORT") is not None:  # gradio reads it when imported: checked before that
+        port_number(os.environ["GRADIO_SERVER_PORT"])
     if not args.model_name_or_path:
         parser.error("give --model_name_or_path or set CMHL_MODEL")
     port = port_number(args.port)

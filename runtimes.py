@@ -103,12 +103,23 @@ class OnnxRuntime:
 
 
 def check_device(device: str | None) -> None:
-    """A device name torch knows, or one sentence naming it (`gpu` is not one)."""
-    if device is not None:
-        try:
-            torch.device(device)
-        except RuntimeError:
-            raise DataError(f"--device {device}: expected cpu, cuda, cuda:N or mps") from None
+    """A device torch knows and this machine has, or one sentence naming it: `gpu` is no device name; `cuda` on a
+    machine without CUDA, `cuda:3` with two GPUs and `mps` off a Mac are devices this machine lacks."""
+    if device is None:
+        return
+    try:
+        parsed = torch.device(device)
+    except RuntimeError:
+        raise DataError(f"--device {device}: expected cpu, cuda, cuda:N or mps") from None
+    if parsed.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            raise DataError(f"--device {device}: this machine has no CUDA GPU (torch {torch.__version__}); use "
+                            "--device cpu, or leave --device out")
+        if parsed.index is not None and parsed.index >= count:
+            raise DataError(f"--device {device}: this machine has {count} CUDA GPU(s), cuda:0..cuda:{count - 1}")
+    elif parsed.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise DataError(f"--device {device}: MPS (Apple GPUs) is not available here; use --device cpu")
 
 
 def load_runtime(model_name_or_path: str, runtime: str = "torch", device: str | None = None,

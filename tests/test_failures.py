@@ -74,3 +74,32 @@ def test_a_damaged_tokenizer_is_one_sentence_in_each_tool(tool, damaged, tmp_pat
     err = capsys.readouterr().err
     assert ended.value.code == 2 and "Traceback" not in err, err[-1500:]
     assert "its tokenizer cannot be read" in err
+
+
+@pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="a machine with CUDA has the device")
+@pytest.mark.parametrize("device, message", [("cuda", "this machine has no CUDA GPU"), ("cuda:1", "this machine has no CUDA GPU"),
+                                             ("gpu", "expected cpu, cuda, cuda:N or mps")])
+def test_a_device_this_machine_lacks_is_one_sentence(device, message, tmp_path, capsys):
+    import predict
+
+    checkpoint = make_tiny_checkpoint(tmp_path / "tiny")
+    texts = tmp_path / "texts.txt"
+    texts.write_text("i feel fine\n")
+    with pytest.raises(SystemExit) as ended:
+        predict.cli(["--model_name_or_path", str(checkpoint), "--input_file", str(texts), "--output_file",
+                     str(tmp_path / "o.csv"), "--device", device])
+    err = capsys.readouterr().err
+    assert ended.value.code == 2 and "Traceback" not in err and f"--device {device}: {message}" in err, err[-800:]
+
+
+def test_a_bad_port_variable_is_one_sentence_before_gradio_reads_it(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    done = subprocess.run([sys.executable, str(REPO / "app.py"), "--model_name_or_path", str(tmp_path)],
+                          capture_output=True, text=True, env={**os.environ, "GRADIO_SERVER_PORT": "abc"})
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip() == "error: --port / GRADIO_SERVER_PORT: expected a port number 1-65535, got 'abc'"
