@@ -86,6 +86,13 @@ def check_save(name_or_path, needs=("config", "weights", "tokenizer"), flag: str
     if "weights" in missing and (folder / "model.onnx").is_file():
         raise DataError(f"{flag} {name_or_path}: is an ONNX export (export_onnx.py), not a PyTorch checkpoint; score it "
                         "with predict.py --runtime onnx (or onnx-int8), or give the checkpoint it was exported from")
+    onnx_missing = [need for need in missing if need.startswith("onnx")]
+    if onnx_missing and any(p.is_file() for p in folder.glob("*.safetensors")):
+        runtime = onnx_missing[0]
+        raise DataError(f"{flag} {name_or_path}: is a PyTorch checkpoint, not an ONNX export; export it first "
+                        f"(python export_onnx.py --model_name_or_path {name_or_path} --output_dir "
+                        f"{str(name_or_path).rstrip('/')}-onnx{' --quantize' if runtime == 'onnx-int8' else ''}) and "
+                        f"score that folder with --runtime {runtime}, or use --runtime torch here")
     if missing:
         wanted = "; ".join(f"{need}: one of {list(NEEDS[need])}" for need in missing)
         raise DataError(f"{flag} {name_or_path}: the folder has no {' and no '.join(missing)} files ({wanted}); it is "

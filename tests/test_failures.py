@@ -103,3 +103,14 @@ def test_a_bad_port_variable_is_one_sentence_before_gradio_reads_it(tmp_path):
                           capture_output=True, text=True, env={**os.environ, "GRADIO_SERVER_PORT": "abc"})
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip() == "error: --port / GRADIO_SERVER_PORT: expected a port number 1-65535, got 'abc'"
+
+
+@pytest.mark.parametrize("runtime", ["onnx", "onnx-int8"])
+def test_an_onnx_runtime_on_a_pytorch_checkpoint_points_to_the_export(runtime, tmp_path):
+    from saves import check_save
+    from predict import SAVE_NEEDS
+
+    checkpoint = make_tiny_checkpoint(tmp_path / "tiny")
+    with pytest.raises(DataError, match=rf"is a PyTorch checkpoint, not an ONNX export; export it first \(python "
+                                        rf"export_onnx\.py --model_name_or_path {checkpoint} .*--runtime {runtime}"):
+        check_save(str(checkpoint), SAVE_NEEDS[runtime])
