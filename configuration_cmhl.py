@@ -49,6 +49,13 @@ DISTILLATION_SCHEDULES = ("linear", "constant", "off")
 HEADS = ("emotion", "valence", "arousal")
 
 
+def _case_hint(names, known) -> str:
+    """'; label 'Joy' differs from the known 'joy' only by case or spaces' for names that are known but for case:
+    labels compared by name must match exactly (a checkpoint's 'joy' is not a run's 'Joy')."""
+    alike = {n: k for n in names for k in known if n != k and n.strip().casefold() == str(k).strip().casefold()}
+    return "".join(f"; label {n!r} differs from the known {k!r} only by case or spaces" for n, k in alike.items())
+
+
 class CMHLConfig(PretrainedConfig):
     r"""Configuration of [`CMHLForSequenceClassification`]: an encoder, a shared pooled representation and
     three heads (emotion, valence, arousal; intensity is read from the last two) trained with
@@ -436,14 +443,15 @@ class CMHLConfig(PretrainedConfig):
         if coords is None:
             if needs:
                 fail("circumplex_coordinates", f"[valence, arousal] for each of {names}, needed by {needs} "
-                     "(or set those weights to 0)", None)
+                     f"(or set those weights to 0){_case_hint(names, DEFAULT_COORDINATES)}", None)
             return
         if not isinstance(coords, dict):
             fail("circumplex_coordinates", "a dict label -> [valence, arousal]", coords)
         missing = [n for n in names if n not in coords]
         unknown = [n for n in coords if n not in names]
         if missing:
-            fail("circumplex_coordinates", f"an entry for every label; missing {missing}", coords)
+            fail("circumplex_coordinates", f"an entry for every label; missing {missing}"
+                 f"{_case_hint(missing, [*coords, *DEFAULT_COORDINATES])}", coords)
         if unknown:
             fail("circumplex_coordinates", f"only labels of id2label {names}; unknown {unknown}", coords)
         low, high = self.circumplex_scale

@@ -418,6 +418,10 @@ def build_model(model_args: ModelArguments, cmhl_args: CMHLArguments, label_name
     if not is_cmhl_checkpoint(path):
         return CMHLForSequenceClassification.from_backbone(path, **labels, **overrides)
     checkpoint_labels = CMHLConfig.from_pretrained(path).label_names
+    alike = [(n, c) for n in label_names for c in checkpoint_labels if n != c and n.strip().casefold() == c.casefold()]
+    if alike:
+        raise DataError(f"--class_names: {alike[0][0]!r} differs from {path}'s label {alike[0][1]!r} only by case or "
+                        "spaces; labels are matched by name, so write them as the checkpoint does")
     if checkpoint_labels == label_names:
         return CMHLForSequenceClassification.from_pretrained(path, **overrides)
     # Other labels, or the same in another order: the head's rows follow the names (carry_emotion_head), never

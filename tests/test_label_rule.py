@@ -46,3 +46,19 @@ def test_a_unicode_digit_is_a_label_named_in_the_error(tmp_path):
     mapping = mapping_file(tmp_path, ["sad", "happy"], {"sad": "sadness", "happy": "joy"})
     with pytest.raises(DataError, match=r"f, line 3: label '²' is neither mapped nor excluded"):
         mapping.source_names(Row("f, line 3", "t", "²"))
+
+
+def test_labels_that_differ_only_by_case_say_so(tmp_path):
+    from configuration_cmhl import CMHLConfig
+    from conftest import TINY_ENCODERS, make_tiny_checkpoint
+
+    labels = ["Sadness", "joy", "love", "anger", "fear", "surprise"]
+    with pytest.raises(ValueError, match=r"label 'Sadness' differs from the known 'sadness' only by case"):
+        CMHLConfig(encoder_config=dict(TINY_ENCODERS["bert"]), id2label=dict(enumerate(labels)),
+                   label2id={n: i for i, n in enumerate(labels)})
+    import train
+
+    checkpoint = make_tiny_checkpoint(tmp_path / "tiny")
+    model_args = train.ModelArguments(model_name_or_path=str(checkpoint))
+    with pytest.raises(DataError, match=r"--class_names: 'Sadness' differs from .*'s label 'sadness' only by case"):
+        train.build_model(model_args, train.CMHLArguments(), labels)
