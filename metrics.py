@@ -208,19 +208,30 @@ class CMHLMetrics:
                                                                       "contradiction_rate")}
         metrics.update(by_source)
         metrics["ece"] = expected_calibration_error(probabilities, labels)[0]
-        metrics["intensity_spread"] = within_label_spread(intensity, labels)
-        metrics["valence_spread"] = within_label_spread(valence, labels)
-        if self.label_valence is not None:
-            metrics["valence_agreement"] = valence_agreement(valence, predicted, self.label_valence)
+        trained = self.trained()
+        if {"valence", "arousal"} <= trained:  # intensity is read from both heads
+            metrics["intensity_spread"] = within_label_spread(intensity, labels)
+        if "valence" in trained:
+            metrics["valence_spread"] = within_label_spread(valence, labels)
+            if self.label_valence is not None:
+                metrics["valence_agreement"] = valence_agreement(valence, predicted, self.label_valence)
         return metrics
+
+    def trained(self) -> set[str]:
+        """The dimensional heads this model trained (CMHLConfig.head_is_trained, read at each evaluation: train.py
+        sets trained_heads once the training rows are known): no number is reported from an untrained head."""
+        return {head for head in ("valence", "arousal") if self.config.head_is_trained(head)}
 
     def rated(self, probabilities, valence, arousal, intensity, valence_labels, arousal_labels) -> dict:
         metrics = {}
+        trained = self.trained()
         for name, prediction, rating, table in (("valence", valence, valence_labels, self.label_valence),
                                                 ("arousal", arousal, arousal_labels, self.label_arousal)):
-            metrics[f"{name}_pearson"] = pearson(prediction, rating)
-            metrics[f"{name}_mae"] = float(np.abs(prediction - rating).mean())
-            if table is not None:
+            if name in trained:
+                metrics[f"{name}_pearson"] = pearson(prediction, rating)
+                metrics[f"{name}_mae"] = float(np.abs(prediction - rating).mean())
+            if table is not None:  # the emotion head's reading of the ratings: no dimensional head involved
                 metrics[f"{name}_pearson_from_emotions"] = pearson(probabilities @ table, rating)
-        metrics["intensity_mean"] = float(np.mean(intensity))
+        if {"valence", "arousal"} <= trained:
+            metrics["intensity_mean"] = float(np.mean(intensity))
         return metrics
