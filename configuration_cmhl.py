@@ -49,6 +49,45 @@ DISTILLATION_SCHEDULES = ("linear", "constant", "off")
 HEADS = ("emotion", "valence", "arousal")
 
 
+# The largest public encoders have 48 layers (DeBERTa-v2-xxlarge); a config asking for far more is a damaged or
+# hostile file, refused before a model of that size is built.
+MAX_ENCODER_LAYERS = 128
+
+
+def check_encoder_config(encoder: dict, fail) -> None:
+    """The encoder's fields that build the model, checked before it is built (every CMHL config, every tool):
+    sizes >= 1 (layers at most MAX_ENCODER_LAYERS), hidden_size divisible by num_attention_heads, an activation
+    transformers knows, dropout probabilities in [0, 1), layer_norm_eps > 0. Absent fields are the class's business.
+    `fail(field, expected, got)` raises."""
+    from transformers.activations import ACT2FN
+
+    def whole(field, low=1, high=None):
+        value = encoder.get(field)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
+            fail(f"encoder_config.{field}", f"a whole number in [{low}, {high if high is not None else 'inf'}]", value)
+        return value
+
+    for field in ("vocab_size", "hidden_size", "intermediate_size", "max_position_embeddings"):
+        whole(field)
+    whole("num_hidden_layers", 1, MAX_ENCODER_LAYERS)
+    heads, hidden = whole("num_attention_heads"), encoder.get("hidden_size")
+    if heads and isinstance(hidden, int) and hidden % heads:
+        fail("encoder_config.num_attention_heads", f"a divisor of hidden_size {hidden}", heads)
+    act = encoder.get("hidden_act", encoder.get("hidden_activation"))
+    if isinstance(act, str) and act not in ACT2FN:
+        fail("encoder_config.hidden_act", f"an activation transformers knows ({', '.join(sorted(ACT2FN)[:8])}, ...)",
+             act)
+    for field in ("hidden_dropout_prob", "attention_probs_dropout_prob"):
+        value = encoder.get(field)
+        if value is not None and not (isinstance(value, (int, float)) and 0 <= value < 1):
+            fail(f"encoder_config.{field}", "a probability in [0, 1)", value)
+    eps = encoder.get("layer_norm_eps")
+    if eps is not None and not (isinstance(eps, (int, float)) and math.isfinite(eps) and eps > 0):
+        fail("encoder_config.layer_norm_eps", "a finite number > 0", eps)
+
+
 def _case_hint(names, known) -> str:
     """'; label 'Joy' differs from the known 'joy' only by case or spaces' for names that are known but for case:
     labels compared by name must match exactly (a checkpoint's 'joy' is not a run's 'Joy')."""
@@ -369,6 +408,7 @@ class CMHLConfig(PretrainedConfig):
 
         if not isinstance(self.encoder_config, PretrainedConfig) or not hasattr(self.encoder_config, "hidden_size"):
             fail("encoder_config", "an encoder config with a hidden_size", self.encoder_config)
+        check_encoder_config(self.encoder_config.to_dict(), fail)
         names = self._check_labels()
         if {str(k): int(v) for k, v in (self.label2id or {}).items()} != {n: i for i, n in enumerate(names)}:
             fail("label2id", f"the inverse of id2label {dict(enumerate(names))}", self.label2id)

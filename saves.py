@@ -99,6 +99,7 @@ def check_save(name_or_path, needs=("config", "weights", "tokenizer"), flag: str
                         "not a whole save (copy every file of the checkpoint)")
     if (folder / "config.json").is_file():
         load_checked_config(folder)
+        check_weight_shapes(folder)
 
 
 def hub_can_serve(name: str) -> bool:
@@ -117,6 +118,41 @@ def hub_can_serve(name: str) -> bool:
     except OSError:
         return False
     return True
+
+
+def check_weight_shapes(folder) -> None:
+    """The encoder's sizes in config.json against the tensors in its safetensors (headers only, no weights read):
+    the word embeddings' [vocab_size, hidden_size] and the count of layers. A mismatch is one sentence naming both
+    files, before a model is built from them. Stock and CMHL configs alike (their encoder fields are top-level)."""
+    import re
+
+    from safetensors import safe_open
+
+    folder = Path(folder)
+    weights = sorted(folder.glob("*.safetensors"))
+    config = read_object(folder / "config.json", "model config (config.json)")
+    if not weights or config.get("model_type") in (None, ""):
+        return
+    shapes = {}
+    for path in weights:
+        try:
+            with safe_open(str(path), "pt") as handle:
+                shapes.update({name: handle.get_slice(name).get_shape() for name in handle.keys()})
+        except Exception as error:  # noqa: BLE001 -- safetensors' own error type for a damaged header
+            raise DataError(f"{path}: not a readable safetensors file ({str(error).splitlines()[0][:120]}); copy it "
+                            "again") from None
+    embedding = next((shape for name, shape in shapes.items()
+                      if name.endswith(("word_embeddings.weight", "tok_embeddings.weight"))), None)
+    expected = [config.get("vocab_size"), config.get("hidden_size")]
+    if embedding is not None and None not in expected and list(embedding) != expected:
+        raise DataError(f"{folder / 'config.json'}: vocab_size {expected[0]} and hidden_size {expected[1]} do not "
+                        f"match the word embeddings of {weights[0].name}, {list(embedding)}; the config is of another "
+                        "model")
+    layers = {int(m.group(1)) for name in shapes for m in [re.search(r"\.layers?\.(\d+)\.", name)] if m}
+    count = config.get("num_hidden_layers")
+    if layers and isinstance(count, int) and count != max(layers) + 1:
+        raise DataError(f"{folder / 'config.json'}: num_hidden_layers {count}, but {weights[0].name} holds "
+                        f"{max(layers) + 1} layers; the config is of another model")
 
 
 def load_checked_config(folder):
