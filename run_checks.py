@@ -8,6 +8,7 @@ result, and the content of what it reads (the model's save, the data files, the 
 match; `last` resumes only a folder that holds such a record.
 """
 
+import fnmatch
 import json
 import logging
 import socket
@@ -21,7 +22,8 @@ from configuration_cmhl import CMHLConfig
 from data import DataError
 from jsonfiles import read_json
 from outputs import Output, remove
-from saves import file_digest, is_local, save_fingerprint
+from plots import FIGURES
+from saves import MANIFEST, TOKENIZER_FILES, file_digest, is_local, save_fingerprint
 
 logger = logging.getLogger("cmhl.train")
 RUN_RECORD = "cmhl_run.json"
@@ -153,16 +155,31 @@ def claim_output_dir(training_args, inputs: list) -> Output:
     return output
 
 
+# What train.py writes at the top of its --output_dir (Trainer's saves, the card, results, figures, records): the
+# entries a replacing run removes. Anything else there (predict.py's predictions, an evaluate_cmhl.py or export
+# folder placed inside the run, a user's notes) is another tool's output and is kept.
+TRAIN_OUTPUTS = ("checkpoint-*", "config.json", "generation_config.json", "*.safetensors", "model.safetensors.index.json",
+                 *TOKENIZER_FILES, "chat_template.*", "*.py", "README.md", "*_results.json", "trainer_state.json",
+                 "training_args.bin", "runs", MANIFEST, "cmhl_run.json", ".cmhl_run.json.tmp", *FIGURES.values())
+
+
+def written_by_train(path: Path) -> bool:
+    return any(fnmatch.fnmatchcase(path.name, pattern) for pattern in TRAIN_OUTPUTS)
+
+
 def remove_previous_run(output: Output, training_args) -> None:
-    """--overwrite_output_dir without a resume: the earlier run in --output_dir goes whole (checkpoints, results,
-    card, figures, model), so that nothing of it is read as this run's and `last` never resumes it. Main process,
-    under the output's lock."""
+    """--overwrite_output_dir without a resume: what the earlier run wrote in --output_dir goes (TRAIN_OUTPUTS:
+    checkpoints, results, card, figures, model), so that nothing of it is read as this run's and `last` never resumes
+    it; what other tools wrote there is kept and listed. Main process, under the output's lock."""
     if not (output.existed and training_args.overwrite_output_dir and not training_args.resume_from_checkpoint):
         return
-    held = list(output.path.iterdir())
-    for path in held:
+    held = sorted(output.path.iterdir())
+    removed = [path for path in held if written_by_train(path)]
+    for path in removed:
         remove(path)
-    logger.warning(f"--overwrite_output_dir: removed the previous run in {training_args.output_dir} ({len(held)} entries)")
+    kept = [path.name for path in held if path not in removed]
+    logger.warning(f"--overwrite_output_dir: removed the previous run in {training_args.output_dir} ({len(removed)} "
+                   f"entries){'; kept the outputs of other tools there: ' + str(kept) if kept else ''}")
 
 
 def content(path) -> str | None:
