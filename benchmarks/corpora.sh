@@ -28,6 +28,11 @@ for seed in $seeds; do
                       --affect_teacher runs/dimensional/fast-teacher-e4-lr1e-4-emobank_regression-seed42
                       --distillation_schedule constant) ;;  # the README's student recipe, teachers of these labels
     esac
+    if [ "${cell#*-}" = e45k ] && [ "${NO_TEST:-0}" != 1 ]; then  # the chosen mix is the recipe file, run as users run it
+      python train.py recipes/corpora.yaml --corpus_dir $D --model_name_or_path "$MINILM" \
+        --base_model sentence-transformers/all-MiniLM-L6-v2 "${model[@]}" --seed "$seed" --output_dir "$out" > "$out.log" 2>&1
+      continue
+    fi
     read -r dair go meld size <<< "${MIXES[${cell#*-}]}"
     test_file() { [ "${NO_TEST:-0}" = 1 ] || echo ",test=$1"; }
     corpora=()
