@@ -200,9 +200,10 @@ def test_a_split_overlapping_another_corpus_test_split(tmp_path):
     meld_dev.write_text("Utterance,Emotion\nOkay.,neutral\nYay!,joy\n")
     go_train = write_goemotions(tmp_path / "go_train.tsv", [("so sad", "sadness"), ("wonderful", "joy"),
                                                             ("hmm", "neutral"), ("thanks a lot", "gratitude")])
+    go_dev = write_goemotions(tmp_path / "go_dev.tsv", [("so sad", "sadness"), ("wonderful", "joy")])
     go_test = write_goemotions(tmp_path / "go_test.tsv", [("thank   you.", "gratitude"), ("ok", "neutral")])
     corpora = [Corpus.parse(f"name=meld,train={meld_train},validation={meld_dev},mapping={meld_mapping}"),
-               Corpus.parse(f"name=go,train={go_train},validation={go_train},test={go_test},mapping={go_mapping}")]
+               Corpus.parse(f"name=go,train={go_train},validation={go_dev},test={go_test},mapping={go_mapping}")]
     with pytest.raises(DataError, match=r"meld_train.csv: 1 train text\(s\) of corpus meld are also in the test split "
                                         r"of corpus go \(.*go_test.tsv\), e.g. 'Thank you.'.*--drop_test_overlap"):
         load_corpora(corpora, ["sadness", "joy", "neutral"], False, print)
