@@ -8,8 +8,8 @@
 #   mpnet-cmhl-corpora-lr5e-5  the same recipe, MPNet-base at 5e-5 (issue 42's 600-step probe: 5e-5 over 2e-5)
 #   student-mpnet-corpora      MiniLM-L6 on the same recipe, every training text also scored by the MPNet-base model
 #                              of seed 42 (emotion and affect teacher, constant half-and-half mix: the README's student)
-#   mpnet-cmhl-dair-lr5e-5     recipes/dair-ai.yaml (dair-ai + EmoBank), MPNet-base, 5e-5, 3 epochs
-#   mpnet-plain-dair-lr5e-5    dair-ai alone, CMHL weights 0 (plain fine-tuning), MPNet-base, 5e-5, 3 epochs
+#   mpnet-cmhl-dair-lr5e-5     recipes/dair-ai.yaml (dair-ai + EmoBank), MPNet-base, 5e-5, 2 epochs
+#   mpnet-plain-dair-lr5e-5    dair-ai alone, CMHL weights 0 (plain fine-tuning), MPNet-base, 5e-5, 2 epochs
 set -euo pipefail
 cells=${1:-"mpnet-cmhl-corpora-lr5e-5 student-mpnet-corpora minilm-cmhl-corpora mpnet-cmhl-dair-lr5e-5 mpnet-plain-dair-lr5e-5"}
 seeds=${2:-42}
@@ -30,10 +30,10 @@ for seed in $seeds; do
         args=(recipes/corpora.yaml --corpus_dir $D "${MINILM[@]}" --emotion_teacher $teacher --affect_teacher $teacher
               --distillation_schedule constant --teacher_cache_dir runs/base/teacher-cache) ;;
       mpnet-cmhl-dair-lr5e-5) args=(recipes/dair-ai.yaml --corpus_dir $D "${MPNET[@]}" --learning_rate 5e-5
-                                    --num_train_epochs 3) ;;
+                                    --num_train_epochs 2) ;;
       mpnet-plain-dair-lr5e-5) args=("${MPNET[@]}" --corpus "$DAIR" --class_names sadness,joy,love,anger,fear,surprise
                                      --valence_weight 0 --arousal_weight 0 --contradiction_weight 0
-                                     --learning_rate 5e-5 --num_train_epochs 3) ;;
+                                     --learning_rate 5e-5 --num_train_epochs 2) ;;
       *) echo "unknown cell $cell" >&2; exit 2 ;;
     esac
     python train.py "${args[@]}" --seed "$seed" --output_dir "$out" > "$out.log" 2>&1 || echo "$out: failed (see $out.log)"
