@@ -31,6 +31,20 @@ def cpu_flags() -> set[str]:
     return set()
 
 
+def cpu_name() -> str:
+    """The CPU as a timing must name it: lscpu's model name and its bf16 units ('Intel(R) Xeon(R) Processor, AMX' or
+    'AMD EPYC 9R14, AVX-512 BF16, no AMX'): the same run takes twice as long on one as on the other."""
+    try:
+        text = CPUINFO.read_text(errors="replace")
+    except OSError:
+        return "unknown CPU"
+    model = next((line.partition(":")[2].strip() for line in text.splitlines() if line.startswith("model name")),
+                 "unknown CPU")
+    flags = cpu_flags()
+    units = "AMX" if "amx_bf16" in flags else "AVX-512 BF16, no AMX" if "avx512_bf16" in flags else "no bf16 units"
+    return f"{model}, {units}, {os.cpu_count()} cores"
+
+
 def cpu_has_bf16_units() -> bool:
     return any(flag in cpu_flags() for flag in CPU_BF16_FLAGS)
 

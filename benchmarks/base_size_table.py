@@ -1,0 +1,116 @@
+"""The table of BENCHMARKS.md "Base size" (and README "Results today") from the runs of benchmarks/base_size.sh and
+the texts/s of benchmarks/serving_cost.py:
+
+    python benchmarks/base_size_table.py      # prints the table, writes benchmarks/results/base_size/table.json
+
+Each cell: runs/base/<cell>-seed<N>/all_results.json (train.py, best epoch on validation, test read once at the end
+of its run); parameters counted from the run's model.safetensors; CPU minutes are Trainer's train_runtime (teacher
+scoring not included: the student's log says how long it took). Mean ± sample sd over the seeds found.
+"""
+
+import json
+import statistics
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from outputs import write_json  # noqa: E402
+
+RUNS = REPO / "runs" / "base"
+CELLS = [  # (row, cell, texts/s name in serving.json)
+    ("MiniLM-L6 CMHL across corpora (today's recipe)", "minilm-cmhl-corpora", "minilm"),
+    ("MPNet-base plain, dair-ai only", "mpnet-plain-dair-lr5e-5", None),
+    ("MPNet-base CMHL + EmoBank, dair-ai only", "mpnet-cmhl-dair-lr5e-5", None),
+    ("MPNet-base CMHL across corpora", "mpnet-cmhl-corpora-lr5e-5", "mpnet"),
+    ("MiniLM-L6 student of the MPNet teacher, across corpora", "student-mpnet-corpora", "student"),
+]
+# column -> keys tried in order (a one-corpus run has no own_labels keys: its labels are the corpus's)
+COLUMNS = {
+    "dair-ai acc": ["test_dair_ai_own_labels_accuracy", "test_dair_ai_accuracy"],
+    "dair-ai macro F1": ["test_dair_ai_own_labels_macro_f1", "test_dair_ai_macro_f1"],
+    "dair-ai weighted F1": ["test_dair_ai_own_labels_weighted_f1", "test_dair_ai_weighted_f1"],
+    "GoEmotions macro F1": ["test_goemotions_macro_f1"],
+    "GoEmotions neutral AUROC": ["test_goemotions_neutral_auroc"],
+    "MELD macro F1": ["test_meld_macro_f1"],
+    "MELD weighted F1": ["test_meld_weighted_f1"],
+    "EmoBank r V": ["test_affect_valence_pearson"],
+    "EmoBank r A": ["test_affect_arousal_pearson"],
+    "mean per-corpus macro F1 (test)": ["test_mean_source_macro_f1"],
+    "mean per-corpus macro F1 (validation)": ["eval_mean_source_macro_f1"],
+    "dair-ai weighted F1 (validation)": ["eval_dair_ai_own_labels_weighted_f1", "eval_dair_ai_weighted_f1"],
+    "train CPU min": ["train_runtime"],
+}
+
+
+def parameters(folder: Path) -> float | None:
+    from safetensors import safe_open
+
+    path = folder / "model.safetensors"
+    if not path.is_file():
+        return None
+    with safe_open(str(path), "pt") as handle:
+        total = 0
+        for name in handle.keys():
+            size = 1
+            for dim in handle.get_slice(name).get_shape():
+                size *= dim
+            total += size
+    return total / 1e6
+
+
+def cell_values(folder: Path) -> dict:
+    results = json.loads((folder / "all_results.json").read_text())
+    values = {column: next((results[k] for k in keys if k in results), None) for column, keys in COLUMNS.items()}
+    values["train CPU min"] = values["train CPU min"] / 60 if values["train CPU min"] else None
+    values["params (M)"] = parameters(folder)
+    return values
+
+
+def summary(values: list[dict]) -> dict:
+    table = {}
+    for column in values[0]:
+        numbers = [v[column] for v in values if v.get(column) is not None]
+        if numbers:
+            table[column] = (statistics.fmean(numbers), statistics.stdev(numbers) if len(numbers) > 1 else None,
+                             len(numbers))
+    return table
+
+
+def cell(stats: dict, column: str, digits: int = 4) -> str:
+    if column not in stats:
+        return "n/a"
+    mean, sd, _ = stats[column]
+    return f"{mean:.{digits}f}" + (f" ± {sd:.{digits}f}" if sd is not None else "")
+
+
+def main():
+    serving = REPO / "benchmarks" / "results" / "base_size" / "serving.json"
+    speeds = json.loads(serving.read_text())["texts_per_second"] if serving.is_file() else {}
+    rows, record = [], {}
+    for name, prefix, speed_name in CELLS:
+        folders = sorted(RUNS.glob(f"{prefix}-seed*"))
+        folders = [f for f in folders if (f / "all_results.json").is_file()]
+        if not folders:
+            continue
+        stats = summary([cell_values(f) for f in folders])
+        seeds = ", ".join(f.name.rsplit("seed", 1)[1] for f in folders)
+        speed = speeds.get(speed_name, {}).get("mean") if speed_name else None
+        record[name] = {"cell": prefix, "seeds": seeds, "stats": stats, "texts_per_second": speed}
+        rows.append(f"| {name} (seed {seeds}) | {cell(stats, 'params (M)', 1)}M | "
+                    f"{cell(stats, 'dair-ai acc')} / {cell(stats, 'dair-ai macro F1')} / "
+                    f"{cell(stats, 'dair-ai weighted F1')} | {cell(stats, 'GoEmotions macro F1')} / "
+                    f"{cell(stats, 'GoEmotions neutral AUROC')} | {cell(stats, 'MELD macro F1')} / "
+                    f"{cell(stats, 'MELD weighted F1')} | {cell(stats, 'EmoBank r V', 3)} / {cell(stats, 'EmoBank r A', 3)} | "
+                    f"{cell(stats, 'mean per-corpus macro F1 (test)')} | {cell(stats, 'train CPU min', 1)} | "
+                    f"{f'{speed:.0f}' if speed else 'n/a'} |")
+    header = ("| model | params | dair-ai test acc / macro / weighted F1 (six-way) | GoEmotions test macro F1 (7-way) / "
+              "neutral AUROC | MELD test macro / weighted F1 | EmoBank test r V / A | mean per-corpus macro F1 | "
+              "train CPU min | texts/s (predict.py) |\n|---|---|---|---|---|---|---|---|---|")
+    print(header + "\n" + "\n".join(rows))
+    write_json(REPO / "benchmarks" / "results" / "base_size" / "table.json", record)
+
+
+if __name__ == "__main__":
+    main()
