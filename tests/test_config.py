@@ -23,7 +23,7 @@ def test_defaults_are_dair_ai_labels_with_warriner_coordinates():
 
 @pytest.mark.parametrize("model_type", ["bert", "roberta", "mpnet", "deberta-v2", "modernbert"])
 def test_any_encoder_config(model_type):
-    config = CMHLConfig(encoder_config={"model_type": model_type, "hidden_size": 64})
+    config = CMHLConfig(encoder_config={"model_type": model_type, "hidden_size": 64, "num_attention_heads": 4})
     assert config.encoder_config.model_type == model_type and config.encoder_config.hidden_size == 64
 
 

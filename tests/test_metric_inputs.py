@@ -46,6 +46,6 @@ def test_bad_inputs_are_refused(metric, predictions, references, sources, messag
 
 @pytest.mark.parametrize("names", [("mean_source", "dair_ai"), ("meld", "meld_own_labels")])
 def test_train_refuses_colliding_corpus_names_before_reading(names, tmp_path):
-    corpora = [Corpus.parse(f"name={name},train={tmp_path / 'never-read.txt'},mapping=m.json") for name in names]
+    corpora = [Corpus.parse(f"name={name},train={tmp_path / name}.txt,mapping=m.json") for name in names]
     with pytest.raises(DataError, match=r"--corpus: corpus name .* makes the key"):
         load_corpora(corpora, LABELS, False, log=lambda message: None)
