@@ -332,11 +332,12 @@ def _mapped_rows(corpus: Corpus, mapping: LabelMapping, path: Path, label_names:
 
 
 def load_corpora(corpora: list[Corpus], label_names: list[str], drop_test_overlap: bool, log=print,
-                 limits: dict | None = None) -> dict:
+                 limits: dict | None = None, others: list | None = None) -> dict:
     """Read, map and check every corpus. Returns {split: {corpus name: columns}} for train / validation / test,
     validation either the corpus's file or `holdout_split` of its training rows. A training or validation text that is
-    also in another corpus's test split is an error naming both files, unless `drop_test_overlap`, which drops it
-    (counted in the log). Every model label needs training rows in some corpus."""
+    also in another corpus's test split (or `others`' test split: rated texts) is an error naming both files, unless
+    `drop_test_overlap`, which drops it (counted in the log); `others` (TextSplit) are checked in the same pass, their
+    `keep` set. Every model label needs training rows in some corpus."""
     limits = limits or {}
     names = [corpus.name for corpus in corpora]
     repeated = sorted({name for name in names if names.count(name) > 1})
@@ -382,7 +383,7 @@ def load_corpora(corpora: list[Corpus], label_names: list[str], drop_test_overla
         if corpus.test is not None:
             rows["test"][corpus.name], _ = _mapped_rows(corpus, mapping, corpus.test, label_names,
                                                         limits.get("test"), log)
-    _check_test_overlap(corpora, rows, drop_test_overlap, log)
+    _check_test_overlap(corpora, rows, drop_test_overlap, log, others or [])
     columns = {split: {name: check_rows(split_rows, label_names, f"corpus {name} ({split})")[0]
                        for name, split_rows in by_name.items()} for split, by_name in rows.items()}
     trained = set().union(*(set(c["label"]) for c in columns["train"].values()))
@@ -393,30 +394,62 @@ def load_corpora(corpora: list[Corpus], label_names: list[str], drop_test_overla
     return columns
 
 
-def _check_test_overlap(corpora: list[Corpus], rows: dict, drop: bool, log) -> None:
-    """Training and validation texts that are another corpus's test texts (normalised): an error, or dropped."""
-    tests = {name: {normalised(str(row.text)) for row in test_rows} for name, test_rows in rows["test"].items()}
+@dataclass
+class TextSplit:
+    """One split of one source of texts, for `check_test_overlap`: `group` is the corpus or file set it belongs to (a
+    group's own splits are its business: MELD's official ones share lines), `source` names it in messages. After
+    `check_test_overlap`, `keep` is the (N,) mask of the texts that stay (training and validation splits)."""
+
+    group: str
+    split: str
+    source: str
+    texts: list
+    keep: np.ndarray | None = None
+
+
+def check_test_overlap(splits: list[TextSplit], drop: bool, log) -> None:
+    """The one check of every text that trains or validates (corpora, `--train_file`, rated texts, words) against
+    every other group's test split (texts compared normalised): an error naming both files, or with `drop` (--drop_
+    test_overlap) the text is left out and counted. Sets each training and validation split's `keep`."""
+    tests = [s for s in splits if s.split == "test"]
+    test_texts = [{normalised(str(t)) for t in s.texts} for s in tests]
+    for split in splits:
+        if split.split == "test":
+            continue
+        keep = np.ones(len(split.texts), dtype=bool)
+        for test, texts in zip(tests, test_texts):
+            if test.group == split.group:
+                continue
+            shared = np.array([normalised(str(t)) in texts for t in split.texts], dtype=bool) & keep
+            if not shared.any():
+                continue
+            example = split.texts[int(np.flatnonzero(shared)[0])]
+            if not drop:
+                raise DataError(f"{split.source}: {int(shared.sum())} {split.split} text(s) of {split.group} are also "
+                                f"in the test split of {test.group} ({test.source}), e.g. {str(example)!r:.60}; a test "
+                                "split must be unseen: give --drop_test_overlap to leave them out of training and "
+                                "validation (counted in the log)")
+            keep &= ~shared
+            log(f"{split.group}: {int(shared.sum())} {split.split} text(s) are in {test.group}'s test split; left out "
+                "(--drop_test_overlap)")
+        split.keep = keep
+
+
+def _check_test_overlap(corpora: list[Corpus], rows: dict, drop: bool, log, others: list[TextSplit]) -> None:
+    """`check_test_overlap` over the corpora's rows and `others` (rated texts, words); the corpora's rows left out go."""
     by_name = {corpus.name: corpus for corpus in corpora}
-    for split in ("train", "validation"):
-        for name, split_rows in rows[split].items():
-            kept = split_rows
-            for other, texts in tests.items():
-                if other == name:  # a corpus's own splits are the corpus's business (MELD's official ones overlap)
-                    continue
-                shared = [row for row in kept if normalised(str(row.text)) in texts]
-                if not shared:
-                    continue
-                source = by_name[name].train if split == "train" or by_name[name].validation is None \
-                    else by_name[name].validation
-                if not drop:
-                    raise DataError(f"{source}: {len(shared)} {split} text(s) of corpus {name} are also in the test "
-                                    f"split of corpus {other} ({by_name[other].test}), e.g. {str(shared[0].text)!r:.60}"
-                                    "; a test split must be unseen: give --drop_test_overlap to leave them out of "
-                                    "training and validation (counted in the log)")
-                kept = [row for row in kept if normalised(str(row.text)) not in texts]
-                log(f"corpus {name}: {len(shared)} {split} text(s) are in corpus {other}'s test split; left out "
-                    "(--drop_test_overlap)")
-            rows[split][name] = kept
+    splits = []
+    for split, by_corpus in rows.items():
+        for name, split_rows in by_corpus.items():
+            corpus = by_name[name]
+            source = corpus.test if split == "test" else corpus.validation if split == "validation" and \
+                corpus.validation is not None else corpus.train
+            splits.append(TextSplit(f"corpus {name}", split, str(source), [row.text for row in split_rows]))
+    check_test_overlap(splits + list(others), drop, log)
+    for split in splits:
+        if split.keep is not None:
+            name = split.group.removeprefix("corpus ")
+            rows[split.split][name] = [row for row, kept in zip(rows[split.split][name], split.keep) if kept]
 
 
 def epoch_counts(shares: dict[str, float], size: int) -> dict[str, int]:

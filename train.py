@@ -30,7 +30,8 @@ from transformers.dynamic_module_utils import custom_object_save
 
 from configuration_cmhl import DAIR_AI_LABELS, DEFAULT_COORDINATES, CMHLConfig
 import entry
-from corpora import Corpus, LabelMapping, corpus_datasets, epoch_mix, load_corpora, local_choice
+from corpora import (Corpus, LabelMapping, TextSplit, check_test_overlap, corpus_datasets, epoch_mix, load_corpora,
+                     local_choice)
 from sources import Source
 from data import AffectSpec, DataError, LexiconSpec, load_affect, load_lexicon, load_splits, mix, with_source
 from metrics import CMHLMetrics, softmax
@@ -93,8 +94,10 @@ class DataArguments:
         "help": "With --corpus: training rows per epoch, drawn from the corpora by their proportions once per run "
                 "(seeded; a corpus smaller than its share repeats). Default: every training row of every corpus."})
     drop_test_overlap: bool = field(default=False, metadata={
-        "help": "With --corpus: leave out (and count) training and validation texts that are in another corpus's "
-                "test split. Without it such a text is an error (GoEmotions and MELD share 'Thank you.' and others)."})
+        "help": "Leave out (and count) training and validation texts that are in another source's test split: "
+                "another corpus's, --test_file's for --affect_file and --lexicon_file texts, --affect_file's test "
+                "rows for emotion texts. Without it such a text is an error (GoEmotions and MELD share 'Thank you.'; "
+                "EmoBank's training sentences include MELD test lines such as 'Really?')."})
     test_file: str | None = field(default=None, metadata={"help": "Local test data (final numbers only)."})
     class_names: str | None = field(default=None, metadata={
         "help": "Comma-separated label names in index order. Default: the Hub data set's, else dair-ai's six."})
@@ -598,26 +601,32 @@ def main(argv: list[str]) -> dict:
     wanted = class_names(data_args.class_names) if data_args.class_names else checkpoint_labels(model_args.model_name_or_path)
     limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
               "test": data_args.max_predict_samples}
+    affect, lexicon = read_rated(data_args)  # read first: their texts join the test-overlap check below
+    rated = [TextSplit("--affect_file", split, data_args.affect_file, list(dataset["text"])) for split, dataset in
+             affect.items()] + ([TextSplit("--lexicon_file", "train", data_args.lexicon_file, list(lexicon["text"]))]
+                                if lexicon is not None else [])
     if data_args.corpus:
-        splits, source_names, label_names = load_corpus_splits(data_args, wanted, limits, training_args.seed)
+        splits, source_names, label_names = load_corpus_splits(data_args, wanted, limits, training_args.seed, rated)
     else:
         splits, label_names = load_splits(files, data_args.dataset_name, wanted, data_args.drop_invalid_rows,
                                           logger.warning, require_train=not evaluation_only, limits=limits)
+        if "train" in splits:  # one check of every text that trains against every other source's test split
+            own = [TextSplit("--train_file", split, files[split] or f"{data_args.dataset_name} ({split})",
+                             list(dataset["text"])) for split, dataset in splits.items()]
+            check_test_overlap(own + rated, data_args.drop_test_overlap, logger.info)
+            splits = {split.split: kept(splits[split.split], split.keep) for split in own}
         splits, source_names = {split: with_source(dataset, 0) for split, dataset in splits.items()}, None
+    affect = {split.split: kept(affect[split.split], split.keep) for split in rated if split.group == "--affect_file"}
+    lexicon = kept(lexicon, rated[-1].keep) if lexicon is not None else None
     if "validation" not in splits:
         raise DataError("no validation split: give --validation_file (model selection needs one)")
-    if data_args.affect_file:  # rated text: trains the valence / arousal heads, evaluated beside the emotion data
-        affect = load_affect(data_args.affect_file, data_args.affect_spec(),
-                             {split: data_args.max_affect_samples for split in ("train", "validation", "test")})
+    if affect:  # rated text: trains the valence / arousal heads, evaluated beside the emotion data
         affect = {split: with_source(dataset, -1) for split, dataset in affect.items()}
         if "train" in splits:
             splits["train"] = mix(splits["train"], affect.pop("train"), data_args.affect_proportion, training_args.seed)
         splits.update({f"affect_{split}": dataset for split, dataset in affect.items() if split != "train"})
-    if data_args.lexicon_file and "train" in splits:  # rated words: valence-only training rows
-        lexicon, report = load_lexicon(data_args.lexicon_file, data_args.lexicon_spec())
-        lexicon = with_source(lexicon, -1)
-        logger.info(report)
-        splits["train"] = mix(splits["train"], lexicon, None, training_args.seed)
+    if lexicon is not None and "train" in splits:  # rated words: valence-only training rows
+        splits["train"] = mix(splits["train"], with_source(lexicon, -1), None, training_args.seed)
 
     needs = ("config", "weights") if model_args.tokenizer_name else ("config", "weights", "tokenizer")
     check_save(model_args.model_name_or_path, needs)  # one whole save (saves.py), before anything reads its weights
@@ -642,13 +651,34 @@ def check_corpus_settings(data_args: DataArguments) -> None:
     if data_args.corpus:
         return
     unused = [flag for flag, value in (("--epoch_size", data_args.epoch_size),
-                                       ("--drop_test_overlap", data_args.drop_test_overlap)) if value]
+                                       ("--drop_test_overlap", data_args.drop_test_overlap
+                                        and not (data_args.affect_file or data_args.lexicon_file))) if value]
     recipe_sources = any(isinstance(getattr(data_args, name), dict) for name in ("affect_file", "lexicon_file"))
     if data_args.corpus_dir is not None and not recipe_sources:
         unused.append("--corpus_dir")
     if unused:
         raise DataError(f"{' and '.join(unused)} apply to several corpora (--corpus, or a recipe's corpus list) and "
                         "there are none here; leave them out, or give the corpora")
+
+
+def read_rated(data_args: DataArguments):
+    """--affect_file's splits ({split: Dataset}, {} without one) and --lexicon_file's words (a Dataset or None)."""
+    affect = {}
+    if data_args.affect_file:
+        affect = load_affect(data_args.affect_file, data_args.affect_spec(),
+                             {split: data_args.max_affect_samples for split in ("train", "validation", "test")})
+    lexicon = None
+    if data_args.lexicon_file:
+        lexicon, report = load_lexicon(data_args.lexicon_file, data_args.lexicon_spec())
+        logger.info(report)
+    return affect, lexicon
+
+
+def kept(dataset, keep):
+    """`dataset` with the rows `keep` (corpora.check_test_overlap's mask) marks; itself when every row stays."""
+    if keep is None or keep.all():
+        return dataset
+    return dataset.select(np.flatnonzero(keep).tolist())
 
 
 def fetch_data_files(data_args: DataArguments) -> None:
@@ -665,7 +695,8 @@ def fetch_data_files(data_args: DataArguments) -> None:
         setattr(data_args, name, str(source.local_path()))
 
 
-def load_corpus_splits(data_args: DataArguments, wanted: list[str] | None, limits: dict, seed: int):
+def load_corpus_splits(data_args: DataArguments, wanted: list[str] | None, limits: dict, seed: int,
+                       rated: list | None = None):
     """--corpus: every corpus read, mapped and checked (corpora.load_corpora); one epoch's training mix; the
     validation and test splits of the corpora one after another. Returns (splits, corpus names, label names)."""
     if any((data_args.train_file, data_args.validation_file, data_args.test_file)):
@@ -675,7 +706,7 @@ def load_corpus_splits(data_args: DataArguments, wanted: list[str] | None, limit
         raise DataError("--drop_invalid_rows is for --train_file; with --corpus a bad row stops the run, naming it")
     corpora = parsed_corpora(data_args)
     label_names = list(wanted or DAIR_AI_LABELS)
-    columns = load_corpora(corpora, label_names, data_args.drop_test_overlap, logger.info, limits)
+    columns = load_corpora(corpora, label_names, data_args.drop_test_overlap, logger.info, limits, rated)
     splits = corpus_datasets(columns)
     splits["train"] = epoch_mix(splits["train"], corpora, data_args.epoch_size, seed, logger.info, label_names)
     return splits, [corpus.name for corpus in corpora], label_names
