@@ -5,7 +5,8 @@ the texts/s of benchmarks/serving_cost.py:
 
 Each cell: runs/base/<cell>-seed<N>/all_results.json (train.py, best epoch on validation, test read once at the end
 of its run); parameters counted from the run's model.safetensors; CPU minutes are Trainer's train_runtime (teacher
-scoring not included: the student's log says how long it took). Mean ± sample sd over the seeds found.
+scoring not included: the student's log says how long it took), less the seconds a run was stopped (SIGSTOP, recorded
+in runs/base/<run>.paused). Mean ± sample sd over the seeds found.
 """
 
 import json
@@ -63,7 +64,9 @@ def parameters(folder: Path) -> float | None:
 def cell_values(folder: Path) -> dict:
     results = json.loads((folder / "all_results.json").read_text())
     values = {column: next((results[k] for k in keys if k in results), None) for column, keys in COLUMNS.items()}
-    values["train CPU min"] = values["train CPU min"] / 60 if values["train CPU min"] else None
+    paused = folder.parent / f"{folder.name}.paused"  # "paused N s ...": a run stopped (SIGSTOP) for N seconds
+    stopped = float(paused.read_text().split()[1]) if paused.is_file() else 0.0
+    values["train CPU min"] = (values["train CPU min"] - stopped) / 60 if values["train CPU min"] else None
     values["params (M)"] = parameters(folder)
     return values
 
