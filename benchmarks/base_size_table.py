@@ -22,8 +22,8 @@ from outputs import write_json  # noqa: E402
 RUNS = REPO / "runs" / "base"
 CELLS = [  # (row, cell, texts/s name in serving.json)
     ("MiniLM-L6 CMHL across corpora (today's recipe)", "minilm-cmhl-corpora", "minilm"),
-    ("MPNet-base plain, dair-ai only", "mpnet-plain-dair-lr5e-5", None),
-    ("MPNet-base CMHL + EmoBank, dair-ai only", "mpnet-cmhl-dair-lr5e-5", None),
+    ("MPNet-base plain, dair-ai only", "mpnet-plain-dair-lr5e-5", "mpnet"),  # same encoder: same cost
+    ("MPNet-base CMHL + EmoBank, dair-ai only", "mpnet-cmhl-dair-lr5e-5", "mpnet"),
     ("MPNet-base CMHL across corpora", "mpnet-cmhl-corpora-lr5e-5", "mpnet"),
     ("MiniLM-L6 student of the MPNet teacher, across corpora", "student-mpnet-corpora", "student"),
 ]
