@@ -29,6 +29,7 @@ from pathlib import Path
 import entry
 from data import DataError
 from outputs import Output
+from saves import file_digest
 
 
 @dataclass(frozen=True)
@@ -86,14 +87,6 @@ MPNET_BASE = EncoderRelease(
 )
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_file(path: Path, size: int, sha256: str | None, what: str) -> None:
     """Stop, naming `path`, unless it exists with this size and (when pinned) this sha256."""
     if not path.is_file():
@@ -101,7 +94,7 @@ def check_file(path: Path, size: int, sha256: str | None, what: str) -> None:
     actual = path.stat().st_size
     if actual != size:
         raise DataError(f"{path}: {actual:,} bytes, expected {size:,} ({what}); the copy is damaged or another release")
-    if sha256 is not None and sha256_of(path) != sha256:
+    if sha256 is not None and file_digest(path) != sha256:
         raise DataError(f"{path}: sha256 differs from the pinned {sha256[:16]}... ({what}); the copy is damaged or "
                         "another release")
 

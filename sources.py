@@ -25,6 +25,7 @@ from pathlib import Path
 
 from data import DataError, Row
 from outputs import staged_file
+from saves import file_digest
 
 HASH_MARK = "#sha256="
 HUB_PREFIX = "hub:"
@@ -88,7 +89,7 @@ class Source:
         if self.hub:
             raise ValueError(f"{self.spec} is a Hub data set split, not a file")
         if self.path is not None:
-            if self.sha256 and self.path.is_file() and file_sha256(self.path) != self.sha256:
+            if self.sha256 and self.path.is_file() and file_digest(self.path) != self.sha256:
                 raise DataError(f"{self.path}: its sha256 is not the pinned {self.sha256[:16]}... (another version "
                                 "of the file, or a damaged copy)")
             return self.path
@@ -99,14 +100,6 @@ class Source:
         if self.hub:
             return {"hub": self.hub, "config": self.config, "split": self.split}
         return self.sha256 if self.url else None  # local paths: the caller hashes the file
-
-
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def offline() -> bool:

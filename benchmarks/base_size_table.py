@@ -5,18 +5,19 @@ the texts/s of benchmarks/serving_cost.py:
 
 Each cell: runs/base/<cell>-seed<N>/all_results.json (train.py, best epoch on validation, test read once at the end
 of its run); parameters counted from the run's model.safetensors; CPU minutes are Trainer's train_runtime (teacher
-scoring not included: the student's log says how long it took), less the seconds a run was stopped (SIGSTOP, recorded
-in runs/base/<run>.paused). Mean ± sample sd over the seeds found.
+scoring not included: the student's log says how long it took), none for a run that was stopped (SIGSTOP, recorded in
+runs/base/<run>.paused) while other jobs ran beside it. Mean ± sample sd over the seeds found.
 """
 
 import json
-import statistics
 import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
+sys.path.insert(0, str(REPO / "benchmarks"))
 
+from corpora_table import summary  # noqa: E402  (column -> (mean, sd, n))
 from outputs import write_json  # noqa: E402
 
 RUNS = REPO / "runs" / "base"
@@ -65,20 +66,10 @@ def cell_values(folder: Path) -> dict:
     results = json.loads((folder / "all_results.json").read_text())
     values = {column: next((results[k] for k in keys if k in results), None) for column, keys in COLUMNS.items()}
     paused = folder.parent / f"{folder.name}.paused"  # "paused N s ...": a run stopped (SIGSTOP) for N seconds
-    stopped = float(paused.read_text().split()[1]) if paused.is_file() else 0.0
-    values["train CPU min"] = (values["train CPU min"] - stopped) / 60 if values["train CPU min"] else None
+    # a run that was stopped shared the CPU with other jobs around it: its time is not this machine's, so none is shown
+    values["train CPU min"] = values["train CPU min"] / 60 if values["train CPU min"] and not paused.is_file() else None
     values["params (M)"] = parameters(folder)
     return values
-
-
-def summary(values: list[dict]) -> dict:
-    table = {}
-    for column in values[0]:
-        numbers = [v[column] for v in values if v.get(column) is not None]
-        if numbers:
-            table[column] = (statistics.fmean(numbers), statistics.stdev(numbers) if len(numbers) > 1 else None,
-                             len(numbers))
-    return table
 
 
 def cell(stats: dict, column: str, digits: int = 4) -> str:
