@@ -575,6 +575,51 @@ def load_lexicon(path, spec: LexiconSpec) -> tuple[datasets.Dataset, str]:
     return to_dataset(columns), report
 
 
+def _transfer_records(path: Path, text_column: str, column_names: list[str] | None):
+    """(where, text) of every record of an unlabelled file (see `load_transfer`)."""
+    if column_names:
+        check_header(path, column_names, 0)
+        if path.suffix.lower() not in (".csv", ".tsv") or text_column not in column_names:
+            raise DataError(f"{path}: --transfer_columns name the columns of a header-less .csv/.tsv and must name "
+                            f"--transfer_text_column {text_column!r}; got {column_names} for a {path.suffix} file")
+        for number, fields in delimited_records(path):
+            if len(fields) != len(column_names):
+                raise DataError(f"{path}, line {number}: expected {len(column_names)} columns {column_names}, got "
+                                f"{len(fields)}: {fields!r:.120}")
+            yield f"{path}, line {number}", fields[column_names.index(text_column)]
+    elif path.suffix.lower() == ".txt":
+        for number, line in read_lines(path):
+            yield f"{path}, line {number}", line
+    else:
+        for where, record in read_records(path, [text_column]):
+            yield where, record[text_column]
+
+
+def load_transfer(path, text_column: str = "text", column_names: list[str] | None = None,
+                  limit: int | None = None) -> datasets.Dataset:
+    """Unlabelled texts for the teachers to score (train.py --transfer_file; Hinton et al. 2015's "transfer set"):
+    a .txt of one text a line, a .csv/.tsv with a header, .jsonl or .parquet with `text_column`, or a header-less
+    .csv/.tsv whose columns `column_names` name (XED's en-annotated.tsv: text, labels; its labels are not read).
+    Rows: label -1 (no emotion label), no ratings: every target comes from the teachers. An empty or non-string
+    text stops with its file and line (a blank .txt line included: never skipped silently). `limit`: the first N."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: no such file (--transfer_file)")
+    texts = []
+    for where, text in _transfer_records(path, text_column, column_names):
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(f"{where}: expected a text in {text_column!r}, got {json.dumps(text)[:80]} "
+                            "(--transfer_file: one non-empty text a row)")
+        check_text_encodable(where, text)
+        texts.append(text)
+        if limit is not None and len(texts) == limit:
+            break
+    if not texts:
+        raise DataError(f"{path}: the file holds no rows (--transfer_file)")
+    return to_dataset({"text": texts, "label": [-1] * len(texts), "valence_labels": [math.nan] * len(texts),
+                       "arousal_labels": [math.nan] * len(texts)})
+
+
 def draw(dataset: datasets.Dataset, count: int, generator: np.random.Generator) -> datasets.Dataset:
     """`count` rows of `dataset`: without replacement while there are enough (a seeded permutation), then whole
     further permutations, so every row appears floor(count / N) or ceil(count / N) times."""

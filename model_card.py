@@ -120,10 +120,12 @@ def _corpus_section(corpora: list[dict], eval_metrics: dict, test_metrics: dict 
 def write_model_card(output_dir, *, model_name: str, base_model: str, dataset_name: str, license: str,
                      config, eval_metrics: dict, test_metrics: dict | None, widget: list[dict],
                      training_summary: str, figures: dict | None = None, affect_source: str | None = None,
-                     lexicon_source: str | None = None, corpora: list[dict] | None = None) -> Path:
+                     lexicon_source: str | None = None, corpora: list[dict] | None = None,
+                     teachers: str | None = None) -> Path:
     """Write `output_dir/README.md` and return its path. `figures`: PNG file names in `output_dir` by kind
     (plots.FIGURES), shown in the card. `corpora`: train.py --corpus's corpora (name, corpus, license, mapping,
-    proportion), listed with their licences and with their own metrics."""
+    proportion), listed with their licences and with their own metrics. `teachers`: a sentence on the teachers
+    whose targets it learned (train.py `teacher_sentence`), or None."""
     results = []
     if test_metrics:
         results = [
@@ -152,6 +154,8 @@ def write_model_card(output_dir, *, model_name: str, base_model: str, dataset_na
     if lexicon_source:
         dimensional += (f" The valence head also learned word ratings from `{lexicon_source}`"
                         + (" (VADER, Hutto & Gilbert 2014, MIT)" if "vader" in lexicon_source.lower() else "") + ".")
+    if teachers:
+        dimensional += f" {teachers}"
     data_section = _corpus_section(corpora, eval_metrics, test_metrics) if corpora else f"""## Data and license
 
 Trained on `{dataset_name}`. dair-ai/emotion is licensed for education and research only, and its labels come

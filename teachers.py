@@ -128,50 +128,75 @@ def _temperature_softmax(logits: np.ndarray, temperature: float) -> np.ndarray:
     return exp / exp.sum(axis=1, keepdims=True)
 
 
-def score(check: TeacherCheck, kind: str, texts: list[str], label_names: list[str], temperature: float,
-          max_length: int, batch_size: int = 64, precision: str = "fp32") -> dict[str, np.ndarray]:
-    """One teacher's targets for `texts`: {"probs": (N, L) in this run's label order} or {"valence", "arousal":
-    (N,)}, scored with predict.Predictor (sorted, token-budgeted batches)."""
+def score(check: TeacherCheck, kinds: list[str], texts: list[str], label_names: list[str], temperature: float,
+          max_length: int, batch_size: int = 64, precision: str = "fp32") -> dict[str, dict[str, np.ndarray]]:
+    """One teacher's targets of each of `kinds` for `texts`, from one pass over them (predict.Predictor: sorted,
+    token-budgeted batches): {"emotion": {"probs": (N, L) in this run's label order}, "affect": {"valence",
+    "arousal": (N,)}}."""
     predictor = Predictor(check.path, max_length=max_length, batch_size=batch_size,
                           runtime="torch" if check.cmhl else "stock", precision=precision)
     out = predictor.outputs(texts)
-    if kind == "emotion":
+    targets = {}
+    if "emotion" in kinds:
         order = [check.label_names.index(name) for name in label_names]  # by name: column i is label_names[i]
-        return {"probs": _temperature_softmax(out["logits"], temperature)[:, order]}
-    if check.cmhl:
-        return {"valence": out["valence"].astype(np.float64), "arousal": out["arousal"].astype(np.float64)}
-    return {"valence": out["logits"][:, 0], "arousal": out["logits"][:, 1]}
+        targets["emotion"] = {"probs": _temperature_softmax(out["logits"], temperature)[:, order]}
+    if "affect" in kinds and check.cmhl:
+        targets["affect"] = {"valence": out["valence"].astype(np.float64),
+                             "arousal": out["arousal"].astype(np.float64)}
+    elif "affect" in kinds:
+        targets["affect"] = {"valence": out["logits"][:, 0], "arousal": out["logits"][:, 1]}
+    return targets
 
 
-def teacher_targets(kind: str, teachers: list[str], texts: list[str], label_names: list[str], temperature: float,
-                    max_length: int, cache_dir: str | None = None, precision: str = "fp32") -> dict[str, np.ndarray]:
-    """The averaged targets of `teachers` for `texts` (see `score`; scored in `precision`, fp32 or bf16 autocast),
-    float32, read from `cache_dir` when these teachers and texts made them before, else scored and (with
-    `cache_dir`) stored there."""
-    checks = [check_teacher(path, kind, label_names) for path in teachers]
-    key = fingerprint(kind, teachers, texts, label_names, temperature, max_length, precision)
-    cache = Path(cache_dir) / f"{kind}-{key[:32]}.npz" if cache_dir else None
-    if cache is not None and cache.is_file():
-        try:
-            stored = dict(np.load(cache, allow_pickle=False))
-        except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:  # cut short by a kill, or not ours
-            raise DataError(f"{cache}: a damaged teacher cache ({str(error).splitlines()[0][:80]}); remove it (the "
-                            "teachers score again), or give another --teacher_cache_dir") from None
-        found = str(stored.get("fingerprint", "none"))
-        if found != key or any(len(stored[n]) != len(texts) for n in stored if n != "fingerprint"):
-            raise DataError(f"{cache}: teacher targets of other teachers or other data (fingerprint {found[:12]}, "
-                            f"expected {key[:12]}); remove it or give another --teacher_cache_dir")
-        logger.info(f"{kind} teacher targets read from {cache}")
-        return {name: stored[name] for name in stored if name != "fingerprint"}
+def _read_cache(cache: Path, key: str, texts: list[str]) -> dict[str, np.ndarray]:
+    try:
+        stored = dict(np.load(cache, allow_pickle=False))
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:  # cut short by a kill, or not ours
+        raise DataError(f"{cache}: a damaged teacher cache ({str(error).splitlines()[0][:80]}); remove it (the "
+                        "teachers score again), or give another --teacher_cache_dir") from None
+    found = str(stored.get("fingerprint", "none"))
+    if found != key or any(len(stored[n]) != len(texts) for n in stored if n != "fingerprint"):
+        raise DataError(f"{cache}: teacher targets of other teachers or other data (fingerprint {found[:12]}, "
+                        f"expected {key[:12]}); remove it or give another --teacher_cache_dir")
+    return {name: stored[name] for name in stored if name != "fingerprint"}
+
+
+def teacher_targets(teachers: dict[str, list[str]], texts: list[str], label_names: list[str], temperature: float,
+                    max_length: int, cache_dir: str | None = None,
+                    precision: str = "fp32") -> dict[str, dict[str, np.ndarray]]:
+    """{kind: the averaged targets of its teachers for `texts`} for each kind of `teachers` ({"emotion": [paths],
+    "affect": [paths]}; see `score`), float32, scored in `precision` (fp32 or bf16 autocast). A kind is read from
+    `cache_dir` when these teachers and texts made it before, else scored and (with `cache_dir`) stored there. A
+    teacher listed under both kinds (one CMHL checkpoint teaching emotion and affect) reads the texts once."""
+    teachers = {kind: paths for kind, paths in teachers.items() if paths}
+    checks = {kind: {path: check_teacher(path, kind, label_names) for path in paths}
+              for kind, paths in teachers.items()}
+    keys = {kind: fingerprint(kind, paths, texts, label_names, temperature, max_length, precision)
+            for kind, paths in teachers.items()}
+    caches = {kind: Path(cache_dir) / f"{kind}-{key[:32]}.npz" if cache_dir else None for kind, key in keys.items()}
+    targets = {}
+    for kind, cache in caches.items():
+        if cache is not None and cache.is_file():
+            targets[kind] = _read_cache(cache, keys[kind], texts)
+            logger.info(f"{kind} teacher targets read from {cache}")
+    missing = [kind for kind in teachers if kind not in targets]
     start = time.time()
-    scored = [score(check, kind, texts, label_names, temperature, max_length, precision=precision) for check in checks]
-    targets = {name: np.mean([s[name] for s in scored], axis=0).astype(np.float32) for name in scored[0]}
-    logger.info(f"{kind} teacher(s) {teachers} scored {len(texts)} texts in {time.time() - start:.0f} s")
-    if cache is not None:
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        partial = cache.with_name(f"{cache.name}.{os.getpid()}.tmp.npz")
-        np.savez(partial, fingerprint=np.array(key), **targets)
-        os.replace(partial, cache)
+    scored = {}  # path -> {kind: targets}, each teacher run once for every kind it teaches
+    for path in dict.fromkeys(path for kind in missing for path in teachers[kind]):
+        kinds = [kind for kind in missing if path in teachers[kind]]
+        scored[path] = score(checks[kinds[0]][path], kinds, texts, label_names, temperature, max_length,
+                             precision=precision)
+    for kind in missing:
+        parts = [scored[path][kind] for path in teachers[kind]]
+        targets[kind] = {name: np.mean([part[name] for part in parts], axis=0).astype(np.float32) for name in parts[0]}
+        if caches[kind] is not None:
+            caches[kind].parent.mkdir(parents=True, exist_ok=True)
+            partial = caches[kind].with_name(f"{caches[kind].name}.{os.getpid()}.tmp.npz")
+            np.savez(partial, fingerprint=np.array(keys[kind]), **targets[kind])
+            os.replace(partial, caches[kind])
+    if missing:
+        logger.info(f"{' and '.join(missing)} teacher(s) {list(scored)} scored {len(texts)} texts in "
+                    f"{time.time() - start:.0f} s ({len(scored)} pass(es) over them)")
     return targets
 
 
@@ -187,13 +212,11 @@ def add_teacher_columns(train, emotion: list[str] | None, affect: list[str] | No
     """The training set with the teachers' targets as columns `teacher_probs` (L floats per row),
     `teacher_valence`, `teacher_arousal` (the model's forward arguments), for the kinds given, scored in
     `precision` (train.py: the run's own, bf16 autocast where it trains in bf16)."""
-    texts = list(train["text"])
-    if emotion:
-        probs = teacher_targets("emotion", emotion, texts, label_names, temperature, max_length, cache_dir,
-                                precision)["probs"]
-        train = train.add_column("teacher_probs", probs.tolist())
-    if affect:
-        values = teacher_targets("affect", affect, texts, label_names, temperature, max_length, cache_dir, precision)
-        train = train.add_column("teacher_valence", values["valence"].tolist())
-        train = train.add_column("teacher_arousal", values["arousal"].tolist())
+    targets = teacher_targets({"emotion": emotion, "affect": affect}, list(train["text"]), label_names, temperature,
+                              max_length, cache_dir, precision)
+    if "emotion" in targets:
+        train = train.add_column("teacher_probs", targets["emotion"]["probs"].tolist())
+    if "affect" in targets:
+        train = train.add_column("teacher_valence", targets["affect"]["valence"].tolist())
+        train = train.add_column("teacher_arousal", targets["affect"]["arousal"].tolist())
     return train

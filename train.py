@@ -33,7 +33,8 @@ import entry
 from corpora import (Corpus, LabelMapping, TextSplit, check_test_overlap, corpus_datasets, epoch_mix, load_corpora,
                      local_choice)
 from sources import Source
-from data import AffectSpec, DataError, LexiconSpec, load_affect, load_lexicon, load_splits, mix, with_source
+from data import (AffectSpec, DataError, LexiconSpec, load_affect, load_lexicon, load_splits, load_transfer, mix,
+                  with_source)
 from metrics import CMHLMetrics, softmax
 from model_card import widget_examples, write_model_card
 from modeling_cmhl import CMHLForSequenceClassification, carry_emotion_head, register_auto_classes
@@ -147,6 +148,19 @@ class DataArguments:
         "help": "Checkpoint(s) rating valence and arousal (benchmarks/emobank_regression.py --pooling mean, a CMHL "
                 "checkpoint with trained valence and arousal heads, or a stock 2-output regression); their mean "
                 "values become every training row's valence and arousal targets, mixed with any gold ratings."})
+    transfer_file: str | None = field(default=None, metadata={
+        "help": "Unlabelled texts that only the teachers label (Hinton et al. 2015's transfer set; issue 42: XED's "
+                "English subtitle lines): each row trains the student on its teachers' targets alone, every row once "
+                "an epoch. A .txt of one text a line, a .csv/.tsv with a header, .jsonl or .parquet (column "
+                "--transfer_text_column), or a header-less .csv/.tsv with --transfer_columns; a path, a pinned URL "
+                "(https://...#sha256=...) or a recipe's {source, local}. Needs --emotion_teacher or --affect_teacher; "
+                "checked against every test split like every training text."})
+    transfer_text_column: str = field(default="text", metadata={"help": "Text column of --transfer_file."})
+    transfer_columns: str | None = field(default=None, metadata={
+        "help": "Comma-separated names of a header-less --transfer_file's columns (XED's en-annotated.tsv: "
+                "text,labels)."})
+    max_transfer_samples: int | None = field(default=None, metadata={
+        "help": "Keep the first N texts of --transfer_file."})
     teacher_cache_dir: str | None = field(default=None, metadata={
         "help": "Keep the teachers' targets here, keyed by a hash of the teachers' files, the texts and the settings, "
                 "so that runs of other seeds on the same data and teachers skip the scoring. Default: no cache."})
@@ -161,7 +175,7 @@ class DataArguments:
 
     def __post_init__(self):
         for name in ("max_seq_length", "max_train_samples", "max_eval_samples", "max_predict_samples",
-                     "max_affect_samples", "epoch_size"):
+                     "max_affect_samples", "max_transfer_samples", "epoch_size"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise DataError(f"--{name}: expected a whole number >= 1, got {value}")
@@ -353,6 +367,8 @@ def check_evaluation_only(model_args: ModelArguments, data_args: DataArguments, 
                         f"and {path} is not one (its config.json has no CMHL auto_map); give --train_file to train")
     if training_args.push_to_hub:
         raise DataError("no --train_file: nothing is trained, so there is nothing to --push_to_hub")
+    if data_args.transfer_file:
+        raise DataError("no --train_file: nothing is trained, so --transfer_file's texts would go unused; leave it out")
     return True
 
 
@@ -477,7 +493,20 @@ def write_card(trainer, tokenizer, model_args, data_args, training_args, eval_me
                             figures={key: path.name for key, path in figures.items()},
                             affect_source=Path(data_args.affect_file).name if data_args.affect_file else None,
                             lexicon_source=Path(data_args.lexicon_file).name if data_args.lexicon_file else None,
-                            corpora=corpus_descriptions(data_args, trainer.model.config.label_names))
+                            corpora=corpus_descriptions(data_args, trainer.model.config.label_names),
+                            teachers=teacher_sentence(data_args, trainer.model.config))
+
+
+def teacher_sentence(data_args: DataArguments, config) -> str | None:
+    """The card's word on distillation: which teachers' targets the model learned, and from which texts."""
+    kinds = [f"{kind} from {', '.join(f'`{Path(p).name}`' for p in paths)}" for kind, paths in
+             (("emotion", data_args.emotion_teacher), ("valence and arousal", data_args.affect_teacher)) if paths]
+    if not kinds:
+        return None
+    transfer = (f", and on the unlabelled texts of `{Path(data_args.transfer_file).name}` (a transfer set) from the "
+                "teachers alone" if data_args.transfer_file else "")
+    return (f"It learned its teachers' targets ({'; '.join(kinds)}; born-again multi-task, Clark et al. 2019), mixed "
+            f"with the gold labels ({config.distillation_schedule} schedule) on every training text{transfer}.")
 
 
 def warn_about_cpu_threads() -> None:
@@ -520,7 +549,8 @@ def run_record(model_args, data_args, cmhl_args, training_args, files: dict, lab
                 "load_best_model_at_end", "neftune_noise_alpha")  # the last two decide the final weights too
     data = {key: value for key, value in asdict(data_args).items()
             if key not in ("emotion_teacher", "affect_teacher", "teacher_cache_dir", "train_file", "validation_file",
-                           "test_file", "affect_file", "lexicon_file", "max_predict_samples", "corpus", "corpus_dir")}
+                           "test_file", "affect_file", "lexicon_file", "transfer_file", "max_predict_samples", "corpus",
+                           "corpus_dir")}
     # Test files too: they decide which rows --drop_test_overlap leaves out (and whether the overlap check passes)
     corpora = [{"name": c.name, "train": source_content(c.train), "validation": source_content(c.validation),
                 "test": source_content(c.test), "mapping": content(c.mapping), "proportion": c.proportion,
@@ -529,7 +559,7 @@ def run_record(model_args, data_args, cmhl_args, training_args, files: dict, lab
     return {"model": content(model_args.model_name_or_path), "tokenizer": content(model_args.tokenizer_name),
             "train_file": content(files["train"]), "validation_file": content(files["validation"]),
             "corpora": corpora, "affect_file": content(data_args.affect_file),
-            "lexicon_file": content(data_args.lexicon_file),
+            "lexicon_file": content(data_args.lexicon_file), "transfer_file": content(data_args.transfer_file),
             "circumplex_file": content(cmhl_args.circumplex_file),
             "emotion_teacher": [content(p) for p in data_args.emotion_teacher or []],
             "affect_teacher": [content(p) for p in data_args.affect_teacher or []],
@@ -602,9 +632,12 @@ def main(argv: list[str]) -> dict:
     limits = {"train": data_args.max_train_samples, "validation": data_args.max_eval_samples,
               "test": data_args.max_predict_samples}
     affect, lexicon = read_rated(data_args)  # read first: their texts join the test-overlap check below
+    transfer = read_transfer(data_args)
     rated = [TextSplit("--affect_file", split, data_args.affect_file, list(dataset["text"])) for split, dataset in
              affect.items()] + ([TextSplit("--lexicon_file", "train", data_args.lexicon_file, list(lexicon["text"]))]
-                                if lexicon is not None else [])
+                                if lexicon is not None else []) + (
+        [TextSplit("--transfer_file", "train", data_args.transfer_file, list(transfer["text"]))]
+        if transfer is not None else [])
     if data_args.corpus:
         splits, source_names, label_names = load_corpus_splits(data_args, wanted, limits, training_args.seed, rated)
     else:
@@ -617,7 +650,9 @@ def main(argv: list[str]) -> dict:
             splits = {split.split: kept(splits[split.split], split.keep) for split in own}
         splits, source_names = {split: with_source(dataset, 0) for split, dataset in splits.items()}, None
     affect = {split.split: kept(affect[split.split], split.keep) for split in rated if split.group == "--affect_file"}
-    lexicon = kept(lexicon, rated[-1].keep) if lexicon is not None else None
+    if lexicon is not None:
+        lexicon = kept(lexicon, next(split.keep for split in rated if split.group == "--lexicon_file"))
+    transfer = kept(transfer, rated[-1].keep) if transfer is not None else None
     if "validation" not in splits:
         raise DataError("no validation split: give --validation_file (model selection needs one)")
     if affect:  # rated text: trains the valence / arousal heads, evaluated beside the emotion data
@@ -627,6 +662,8 @@ def main(argv: list[str]) -> dict:
         splits.update({f"affect_{split}": dataset for split, dataset in affect.items() if split != "train"})
     if lexicon is not None and "train" in splits:  # rated words: valence-only training rows
         splits["train"] = mix(splits["train"], with_source(lexicon, -1), None, training_args.seed)
+    if transfer is not None and "train" in splits:  # unlabelled: the teachers' targets alone (add_teacher_columns)
+        splits["train"] = mix(splits["train"], with_source(transfer, -1), None, training_args.seed)
 
     needs = ("config", "weights") if model_args.tokenizer_name else ("config", "weights", "tokenizer")
     check_save(model_args.model_name_or_path, needs)  # one whole save (saves.py), before anything reads its weights
@@ -634,7 +671,8 @@ def main(argv: list[str]) -> dict:
     corpus_files = [path for corpus in parsed_corpora(data_args) for path in corpus.files()]
     inputs = [model_args.model_name_or_path, model_args.tokenizer_name, *files.values(), *corpus_files,
               cmhl_args.circumplex_file,
-              data_args.affect_file, data_args.lexicon_file, *(data_args.emotion_teacher or []),
+              data_args.affect_file, data_args.lexicon_file, data_args.transfer_file,
+              *(data_args.emotion_teacher or []),
               *(data_args.affect_teacher or [])]
     with training_args.main_process_first(desc="checking the output folder"):
         output = claim_output_dir(training_args, inputs)
@@ -652,13 +690,29 @@ def check_corpus_settings(data_args: DataArguments) -> None:
         return
     unused = [flag for flag, value in (("--epoch_size", data_args.epoch_size),
                                        ("--drop_test_overlap", data_args.drop_test_overlap
-                                        and not (data_args.affect_file or data_args.lexicon_file))) if value]
-    recipe_sources = any(isinstance(getattr(data_args, name), dict) for name in ("affect_file", "lexicon_file"))
+                                        and not (data_args.affect_file or data_args.lexicon_file
+                                                 or data_args.transfer_file))) if value]
+    recipe_sources = any(isinstance(getattr(data_args, name), dict)
+                         for name in ("affect_file", "lexicon_file", "transfer_file"))
     if data_args.corpus_dir is not None and not recipe_sources:
         unused.append("--corpus_dir")
     if unused:
         raise DataError(f"{' and '.join(unused)} apply to several corpora (--corpus, or a recipe's corpus list) and "
                         "there are none here; leave them out, or give the corpora")
+
+
+def read_transfer(data_args: DataArguments):
+    """--transfer_file's texts (a Dataset, or None without one); refused without a teacher to label them."""
+    if not data_args.transfer_file:
+        return None
+    if not (data_args.emotion_teacher or data_args.affect_teacher):
+        raise DataError(f"--transfer_file {data_args.transfer_file}: unlabelled texts train only on teachers' targets; "
+                        "give --emotion_teacher and/or --affect_teacher, or leave it out")
+    columns = [c.strip() for c in data_args.transfer_columns.split(",")] if data_args.transfer_columns else None
+    transfer = load_transfer(data_args.transfer_file, data_args.transfer_text_column, columns,
+                             data_args.max_transfer_samples)
+    logger.info(f"--transfer_file: {len(transfer)} unlabelled texts for the teachers to label")
+    return transfer
 
 
 def read_rated(data_args: DataArguments):
@@ -682,9 +736,9 @@ def kept(dataset, keep):
 
 
 def fetch_data_files(data_args: DataArguments) -> None:
-    """--affect_file and --lexicon_file may be pinned URLs (sources.py) or a recipe's {source, local}: each becomes
-    the local file to read (a verified download in the cache, or the copy under --corpus_dir)."""
-    for name in ("affect_file", "lexicon_file"):
+    """--affect_file, --lexicon_file and --transfer_file may be pinned URLs (sources.py) or a recipe's {source,
+    local}: each becomes the local file to read (a verified download in the cache, or the copy under --corpus_dir)."""
+    for name in ("affect_file", "lexicon_file", "transfer_file"):
         value = getattr(data_args, name)
         if value is None:
             continue

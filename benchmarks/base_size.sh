@@ -8,6 +8,8 @@
 #   mpnet-cmhl-corpora-lr5e-5  the same recipe, MPNet-base at 5e-5 (issue 42's 600-step probe: 5e-5 over 2e-5)
 #   student-mpnet-corpora      MiniLM-L6 on the same recipe, every training text also scored by the MPNet-base model
 #                              of seed 42 (emotion and affect teacher, constant half-and-half mix: the README's student)
+#   student-mpnet-corpora-xed  the student, and XED's 17,528 English subtitle lines (no labels read) as a transfer
+#                              set that the teacher alone labels (--transfer_file; issue 42)
 #   mpnet-cmhl-dair-lr5e-5     recipes/dair-ai.yaml (dair-ai + EmoBank), MPNet-base, 5e-5, 2 epochs
 #   mpnet-plain-dair-lr5e-5    dair-ai alone, CMHL weights 0 (plain fine-tuning), MPNet-base, 5e-5, 2 epochs
 set -euo pipefail
@@ -29,6 +31,10 @@ for seed in $seeds; do
       student-mpnet-corpora) teacher=runs/base/mpnet-cmhl-corpora-lr5e-5-seed42
         args=(recipes/corpora.yaml --corpus_dir $D "${MINILM[@]}" --emotion_teacher $teacher --affect_teacher $teacher
               --distillation_schedule constant --teacher_cache_dir runs/base/teacher-cache) ;;
+      student-mpnet-corpora-xed) teacher=runs/base/mpnet-cmhl-corpora-lr5e-5-seed42
+        args=(recipes/corpora.yaml --corpus_dir $D "${MINILM[@]}" --emotion_teacher $teacher --affect_teacher $teacher
+              --distillation_schedule constant --teacher_cache_dir runs/base/teacher-cache
+              --transfer_file $D/xed/en-annotated.tsv --transfer_columns text,labels) ;;
       mpnet-cmhl-dair-lr5e-5) args=(recipes/dair-ai.yaml --corpus_dir $D "${MPNET[@]}" --learning_rate 5e-5
                                     --num_train_epochs 2) ;;
       mpnet-plain-dair-lr5e-5) args=("${MPNET[@]}" --corpus "$DAIR" --class_names sadness,joy,love,anger,fear,surprise

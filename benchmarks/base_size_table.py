@@ -2,6 +2,7 @@
 the texts/s of benchmarks/serving_cost.py:
 
     python benchmarks/base_size_table.py      # prints the table, writes benchmarks/results/base_size/table.json
+    python benchmarks/base_size_table.py transfer   # the student with and without the transfer set: transfer.json
 
 Each cell: runs/base/<cell>-seed<N>/all_results.json (train.py, best epoch on validation, test read once at the end
 of its run); parameters counted from the run's model.safetensors; CPU minutes are Trainer's train_runtime (teacher
@@ -28,6 +29,12 @@ CELLS = [  # (row, cell, texts/s name in serving.json)
     ("MPNet-base CMHL across corpora", "mpnet-cmhl-corpora-lr5e-5", "mpnet"),
     ("MiniLM-L6 student of the MPNet teacher, across corpora", "student-mpnet-corpora", "student"),
 ]
+TRANSFER_CELLS = [  # the transfer set (issue 42): one teacher, two students, validation columns first
+    ("MPNet-base CMHL across corpora (the teacher)", "mpnet-cmhl-corpora-lr5e-5", "mpnet"),
+    ("MiniLM-L6 student, labelled texts", "student-mpnet-corpora", "student"),
+    ("MiniLM-L6 student, labelled texts + XED transfer set", "student-mpnet-corpora-xed", "student"),
+]
+STUDIES = {"base": (CELLS, "table.json"), "transfer": (TRANSFER_CELLS, "transfer.json")}
 # column -> keys tried in order (a one-corpus run has no own_labels keys: its labels are the corpus's)
 COLUMNS = {
     "dair-ai acc": ["test_dair_ai_own_labels_accuracy", "test_dair_ai_accuracy"],
@@ -42,6 +49,9 @@ COLUMNS = {
     "mean per-corpus macro F1 (test)": ["test_mean_source_macro_f1"],
     "mean per-corpus macro F1 (validation)": ["eval_mean_source_macro_f1"],
     "dair-ai weighted F1 (validation)": ["eval_dair_ai_own_labels_weighted_f1", "eval_dair_ai_weighted_f1"],
+    "GoEmotions neutral AUROC (validation)": ["eval_emotion_goemotions_neutral_auroc", "eval_goemotions_neutral_auroc"],
+    "MELD weighted F1 (validation)": ["eval_emotion_meld_weighted_f1", "eval_meld_weighted_f1"],
+    "EmoBank r V (validation)": ["eval_affect_valence_pearson"],
     "train CPU min": ["train_runtime"],
 }
 
@@ -79,11 +89,12 @@ def cell(stats: dict, column: str, digits: int = 4) -> str:
     return f"{mean:.{digits}f}" + (f" ± {sd:.{digits}f}" if sd is not None else "")
 
 
-def main():
+def main(study: str = "base"):
+    cells, out_name = STUDIES[study]
     serving = REPO / "benchmarks" / "results" / "base_size" / "serving.json"
     speeds = json.loads(serving.read_text())["texts_per_second"] if serving.is_file() else {}
     rows, record = [], {}
-    for name, prefix, speed_name in CELLS:
+    for name, prefix, speed_name in cells:
         folders = sorted(RUNS.glob(f"{prefix}-seed*"))
         folders = [f for f in folders if (f / "all_results.json").is_file()]
         if not folders:
@@ -92,6 +103,16 @@ def main():
         seeds = ", ".join(f.name.rsplit("seed", 1)[1] for f in folders)
         speed = speeds.get(speed_name, {}).get("mean") if speed_name else None
         record[name] = {"cell": prefix, "seeds": seeds, "stats": stats, "texts_per_second": speed}
+        if study == "transfer":
+            rows.append(f"| {name} (seed {seeds}) | {cell(stats, 'mean per-corpus macro F1 (validation)')} | "
+                        f"{cell(stats, 'dair-ai weighted F1 (validation)')} | "
+                        f"{cell(stats, 'GoEmotions neutral AUROC (validation)')} | "
+                        f"{cell(stats, 'MELD weighted F1 (validation)')} | {cell(stats, 'EmoBank r V (validation)', 3)} | "
+                        f"{cell(stats, 'mean per-corpus macro F1 (test)')} | {cell(stats, 'dair-ai weighted F1')} | "
+                        f"{cell(stats, 'GoEmotions neutral AUROC')} | {cell(stats, 'MELD weighted F1')} | "
+                        f"{cell(stats, 'EmoBank r V', 3)} / {cell(stats, 'EmoBank r A', 3)} | "
+                        f"{cell(stats, 'train CPU min', 1)} |")
+            continue
         rows.append(f"| {name} (seed {seeds}) | {cell(stats, 'params (M)', 1)}M | "
                     f"{cell(stats, 'dair-ai acc')} / {cell(stats, 'dair-ai macro F1')} / "
                     f"{cell(stats, 'dair-ai weighted F1')} | {cell(stats, 'GoEmotions macro F1')} / "
@@ -102,9 +123,16 @@ def main():
     header = ("| model | params | dair-ai test acc / macro / weighted F1 (six-way) | GoEmotions test macro F1 (7-way) / "
               "neutral AUROC | MELD test macro / weighted F1 | EmoBank test r V / A | mean per-corpus macro F1 | "
               "train CPU min | texts/s (predict.py) |\n|---|---|---|---|---|---|---|---|---|")
+    if study == "transfer":
+        header = ("| model | validation: mean per-corpus macro F1 | dair-ai weighted F1 | GoEmotions neutral AUROC | "
+                  "MELD weighted F1 | EmoBank r V | test: mean per-corpus macro F1 | dair-ai weighted F1 | "
+                  "GoEmotions neutral AUROC | MELD weighted F1 | EmoBank r V / A | train CPU min |\n"
+                  "|---|---|---|---|---|---|---|---|---|---|---|---|")
     print(header + "\n" + "\n".join(rows))
-    write_json(REPO / "benchmarks" / "results" / "base_size" / "table.json", record)
+    write_json(REPO / "benchmarks" / "results" / "base_size" / out_name, record)
 
 
 if __name__ == "__main__":
-    main()
+    if len(sys.argv) > 2 or (len(sys.argv) == 2 and sys.argv[1] not in STUDIES):
+        sys.exit(f"usage: python benchmarks/base_size_table.py [{' | '.join(STUDIES)}]")
+    main(*sys.argv[1:])

@@ -105,13 +105,39 @@ def test_teachers_are_averaged_and_matched_by_name(tmp_path):
     p1, v1, a1 = _direct(first, TEXTS)
     p2, v2, a2 = _direct(second, TEXTS)
     p2 = p2[:, [shuffled.index(name) for name in LABELS]]
-    got = teacher_targets("emotion", [str(tmp_path / "a"), str(tmp_path / "b")], TEXTS, LABELS, 1.0, 64)
+    got = teacher_targets({"emotion": [str(tmp_path / "a"), str(tmp_path / "b")]}, TEXTS, LABELS, 1.0, 64)["emotion"]
     assert np.allclose(got["probs"], (p1 + p2) / 2, atol=1e-5)
-    alone = teacher_targets("emotion", [str(tmp_path / "b")], TEXTS, LABELS, 1.0, 64)
+    alone = teacher_targets({"emotion": [str(tmp_path / "b")]}, TEXTS, LABELS, 1.0, 64)["emotion"]
     assert np.allclose(alone["probs"], p2, atol=1e-5)  # a wrong order would put sadness's mass under surprise
-    affect = teacher_targets("affect", [str(tmp_path / "a"), str(tmp_path / "b")], TEXTS, LABELS, 1.0, 64)
+    both = [str(tmp_path / "a"), str(tmp_path / "b")]
+    affect = teacher_targets({"affect": both}, TEXTS, LABELS, 1.0, 64)["affect"]
     assert np.allclose(affect["valence"], (v1 + v2) / 2, atol=1e-5)
     assert np.allclose(affect["arousal"], (a1 + a2) / 2, atol=1e-5)
+
+
+def test_a_teacher_of_both_kinds_reads_the_texts_once_and_a_cached_kind_not_at_all(tmp_path, monkeypatch):
+    import predict
+    from teachers import teacher_targets
+
+    model = _tiny_teacher(tmp_path / "a", seed=1)
+    probs, valence, arousal = _direct(model, TEXTS)
+    passes = []
+    outputs = predict.Predictor.outputs
+    monkeypatch.setattr(predict.Predictor, "outputs",
+                        lambda self, texts: passes.append(len(texts)) or outputs(self, texts))
+    teacher = [str(tmp_path / "a")]
+    got = teacher_targets({"emotion": teacher, "affect": teacher}, TEXTS, LABELS, 1.0, 64, str(tmp_path / "cache"))
+    assert passes == [4]  # one pass gives both kinds
+    assert np.allclose(got["emotion"]["probs"], probs, atol=1e-5)
+    assert np.allclose(got["affect"]["valence"], valence, atol=1e-5)
+    assert np.allclose(got["affect"]["arousal"], arousal, atol=1e-5)
+    next((tmp_path / "cache").glob("affect-*.npz")).unlink()
+    again = teacher_targets({"emotion": teacher, "affect": teacher}, TEXTS, LABELS, 1.0, 64, str(tmp_path / "cache"))
+    assert passes == [4, 4]  # emotion read from the cache; affect scored again, alone
+    assert np.array_equal(again["emotion"]["probs"], got["emotion"]["probs"])
+    assert np.array_equal(again["affect"]["valence"], got["affect"]["valence"])
+    teacher_targets({"emotion": teacher, "affect": teacher}, TEXTS, LABELS, 1.0, 64, str(tmp_path / "cache"))
+    assert passes == [4, 4]
 
 
 def test_the_temperature_softens_the_teacher(tmp_path):
@@ -121,7 +147,7 @@ def test_the_temperature_softens_the_teacher(tmp_path):
     tokenizer = make_tiny_tokenizer()
     with torch.no_grad():
         logits = model(**tokenizer(TEXTS, return_tensors="pt", padding=True)).logits
-    got = teacher_targets("emotion", [str(tmp_path / "a")], TEXTS, LABELS, 2.0, 64)["probs"]
+    got = teacher_targets({"emotion": [str(tmp_path / "a")]}, TEXTS, LABELS, 2.0, 64)["emotion"]["probs"]
     assert np.allclose(got, (logits / 2).softmax(-1).numpy(), atol=1e-5)
 
 
@@ -171,9 +197,9 @@ def test_a_stock_classifier_and_a_stock_regression_teach(tmp_path):
     with torch.no_grad():
         expected = classifier(**inputs).logits.softmax(-1)[:, [shuffled.index(n) for n in LABELS]].numpy()
         values = regression(**inputs).logits.numpy()
-    got = teacher_targets("emotion", [str(tmp_path / "stock")], TEXTS, LABELS, 1.0, 64)["probs"]
+    got = teacher_targets({"emotion": [str(tmp_path / "stock")]}, TEXTS, LABELS, 1.0, 64)["emotion"]["probs"]
     assert np.allclose(got, expected, atol=1e-5)
-    affect = teacher_targets("affect", [str(tmp_path / "regression")], TEXTS, LABELS, 1.0, 64)
+    affect = teacher_targets({"affect": [str(tmp_path / "regression")]}, TEXTS, LABELS, 1.0, 64)["affect"]
     assert np.allclose(affect["valence"], values[:, 0], atol=1e-5)
     assert np.allclose(affect["arousal"], values[:, 1], atol=1e-5)
 
@@ -184,21 +210,21 @@ def test_the_cache_is_read_only_by_the_same_teachers_and_data(tmp_path):
     _tiny_teacher(tmp_path / "a", seed=1)
     _tiny_teacher(tmp_path / "b", seed=2)
     cache = tmp_path / "cache"
-    first = teacher_targets("emotion", [str(tmp_path / "a")], TEXTS, LABELS, 1.0, 64, str(cache))
+    first = teacher_targets({"emotion": [str(tmp_path / "a")]}, TEXTS, LABELS, 1.0, 64, str(cache))["emotion"]
     (stored,) = cache.glob("emotion-*.npz")
-    again = teacher_targets("emotion", [str(tmp_path / "a")], TEXTS, LABELS, 1.0, 64, str(cache))
+    again = teacher_targets({"emotion": [str(tmp_path / "a")]}, TEXTS, LABELS, 1.0, 64, str(cache))["emotion"]
     assert np.array_equal(first["probs"], again["probs"])
-    other = teacher_targets("emotion", [str(tmp_path / "b")], TEXTS, LABELS, 1.0, 64, str(cache))
+    other = teacher_targets({"emotion": [str(tmp_path / "b")]}, TEXTS, LABELS, 1.0, 64, str(cache))["emotion"]
     assert not np.allclose(other["probs"], first["probs"])  # another teacher: another key, scored afresh
     assert len(list(cache.glob("emotion-*.npz"))) == 2
-    fewer = teacher_targets("emotion", [str(tmp_path / "a")], TEXTS[:3], LABELS, 1.0, 64, str(cache))
+    fewer = teacher_targets({"emotion": [str(tmp_path / "a")]}, TEXTS[:3], LABELS, 1.0, 64, str(cache))["emotion"]
     assert len(fewer["probs"]) == 3  # other texts: another key
     # a file of another run under this run's name (renamed, copied by hand) is refused, naming it
     (other_file,) = [p for p in cache.glob("emotion-*.npz") if p != stored][:1]
     stored.unlink()
     other_file.rename(stored)
     with pytest.raises(DataError, match=r"emotion-.*\.npz: teacher targets of other teachers or other data"):
-        teacher_targets("emotion", [str(tmp_path / "a")], TEXTS, LABELS, 1.0, 64, str(cache))
+        teacher_targets({"emotion": [str(tmp_path / "a")]}, TEXTS, LABELS, 1.0, 64, str(cache))["emotion"]
 
 
 def test_at_the_start_of_annealing_the_model_learns_the_teacher_and_at_the_end_the_gold(tmp_path):
@@ -267,7 +293,8 @@ def test_train_py_with_teachers_on_real_data(tmp_path, trained_checkpoint):
         return done.stderr
 
     log = run(1, tmp_path / "student1")
-    assert "emotion teacher(s)" in log and "scored 144 texts" in log  # 96 emotion rows + 48 rated rows
+    assert "emotion and affect teacher(s)" in log and "scored 144 texts" in log  # 96 emotion rows + 48 rated rows
+    assert "(1 pass(es) over them)" in log  # one checkpoint teaching both kinds reads the texts once
     assert sorted(p.name.split("-")[0] for p in (tmp_path / "cache").glob("*.npz")) == ["affect", "emotion"]
     log = run(2, tmp_path / "student2")
     assert "emotion teacher targets read from" in log and "affect teacher targets read from" in log
