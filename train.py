@@ -163,7 +163,8 @@ class DataArguments:
         "help": "Keep the first N texts of --transfer_file."})
     teacher_cache_dir: str | None = field(default=None, metadata={
         "help": "Keep the teachers' targets here, keyed by a hash of the teachers' files, the texts and the settings, "
-                "so that runs of other seeds on the same data and teachers skip the scoring. Default: no cache."})
+                "so that runs of other seeds on the same training texts and teachers skip the scoring (a recipe's "
+                "epoch draw follows --seed: there each seed scores its own). Default: no cache."})
 
     def affect_spec(self) -> AffectSpec:
         split = None if (self.affect_split_column or "none").lower() == "none" else self.affect_split_column
