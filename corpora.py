@@ -34,7 +34,7 @@ import numpy as np
 
 from cmhl_metric.cmhl_metric import check_source_names
 from configuration_cmhl import NEUTRAL_LABEL
-from data import (SPLITS, DataError, Row, check_header, check_rows, check_text_encodable, delimited_records, draw, label_position,
+from data import (SPLITS, DataError, Row, check_rows, check_text_encodable, draw, headerless_records, label_position,
                   read_file, read_records, to_dataset, with_source)
 from jsonfiles import check_fields, read_object
 from sources import HASH_MARK, Source, hub_rows
@@ -67,17 +67,8 @@ def read_rows(path: Path, column_names: list[str] | None = None, text_column: st
 
 
 def _headerless_rows(path: Path, column_names: list[str]) -> list[Row]:
-    check_header(path, column_names, 0)
-    if path.suffix not in (".csv", ".tsv") or "text" not in column_names or "label" not in column_names:
-        raise DataError(f"{path}: column names are for header-less .csv/.tsv files and must name 'text' and "
-                        f"'label', got {column_names}")
-    rows = []
-    for number, record in delimited_records(path):  # quoting as data.delimited_records: one record a line
-        where = f"{path}, line {number}"
-        if len(record) != len(column_names):
-            raise DataError(f"{where}: expected {len(column_names)} columns {column_names}, got {len(record)}")
-        values = dict(zip(column_names, record))
-        rows.append(Row(where, values["text"], values["label"]))
+    rows = [Row(where, record["text"], record["label"])
+            for where, record in headerless_records(path, column_names, ("text", "label"))]
     if not rows:
         raise DataError(f"{path}: the file holds no rows")
     return rows

@@ -575,18 +575,25 @@ def load_lexicon(path, spec: LexiconSpec) -> tuple[datasets.Dataset, str]:
     return to_dataset(columns), report
 
 
+def headerless_records(path: Path, column_names: list[str], required, flag: str = "column names"):
+    """(where, {column: value}) of every record of a header-less .csv/.tsv whose columns `column_names` name, in
+    order (a corpus's mapping reader, --transfer_columns); `required` must be among them, every line has them all."""
+    check_header(path, column_names, 0)
+    if path.suffix.lower() not in (".csv", ".tsv") or any(c not in column_names for c in required):
+        raise DataError(f"{path}: {flag} are for header-less .csv/.tsv files and must name "
+                        f"{' and '.join(repr(c) for c in required)}, got {column_names} for a {path.suffix} file")
+    for number, fields in delimited_records(path):  # one record a line
+        if len(fields) != len(column_names):
+            raise DataError(f"{path}, line {number}: expected {len(column_names)} columns {column_names}, got "
+                            f"{len(fields)}")
+        yield f"{path}, line {number}", dict(zip(column_names, fields))
+
+
 def _transfer_records(path: Path, text_column: str, column_names: list[str] | None):
     """(where, text) of every record of an unlabelled file (see `load_transfer`)."""
     if column_names:
-        check_header(path, column_names, 0)
-        if path.suffix.lower() not in (".csv", ".tsv") or text_column not in column_names:
-            raise DataError(f"{path}: --transfer_columns name the columns of a header-less .csv/.tsv and must name "
-                            f"--transfer_text_column {text_column!r}; got {column_names} for a {path.suffix} file")
-        for number, fields in delimited_records(path):
-            if len(fields) != len(column_names):
-                raise DataError(f"{path}, line {number}: expected {len(column_names)} columns {column_names}, got "
-                                f"{len(fields)}: {fields!r:.120}")
-            yield f"{path}, line {number}", fields[column_names.index(text_column)]
+        for where, record in headerless_records(path, column_names, [text_column], "--transfer_columns"):
+            yield where, record[text_column]
     elif path.suffix.lower() == ".txt":
         for number, line in read_lines(path):
             yield f"{path}, line {number}", line

@@ -550,8 +550,7 @@ def run_record(model_args, data_args, cmhl_args, training_args, files: dict, lab
                 "load_best_model_at_end", "neftune_noise_alpha")  # the last two decide the final weights too
     data = {key: value for key, value in asdict(data_args).items()
             if key not in ("emotion_teacher", "affect_teacher", "teacher_cache_dir", "train_file", "validation_file",
-                           "test_file", "affect_file", "lexicon_file", "transfer_file", "max_predict_samples", "corpus",
-                           "corpus_dir")}
+                           "test_file", *EXTRA_FILES, "max_predict_samples", "corpus", "corpus_dir")}
     # Test files too: they decide which rows --drop_test_overlap leaves out (and whether the overlap check passes)
     corpora = [{"name": c.name, "train": source_content(c.train), "validation": source_content(c.validation),
                 "test": source_content(c.test), "mapping": content(c.mapping), "proportion": c.proportion,
@@ -651,9 +650,9 @@ def main(argv: list[str]) -> dict:
             splits = {split.split: kept(splits[split.split], split.keep) for split in own}
         splits, source_names = {split: with_source(dataset, 0) for split, dataset in splits.items()}, None
     affect = {split.split: kept(affect[split.split], split.keep) for split in rated if split.group == "--affect_file"}
-    if lexicon is not None:
-        lexicon = kept(lexicon, next(split.keep for split in rated if split.group == "--lexicon_file"))
-    transfer = kept(transfer, rated[-1].keep) if transfer is not None else None
+    one_split = {split.group: split.keep for split in rated if split.group != "--affect_file"}  # words, transfer
+    lexicon = kept(lexicon, one_split["--lexicon_file"]) if lexicon is not None else None
+    transfer = kept(transfer, one_split["--transfer_file"]) if transfer is not None else None
     if "validation" not in splits:
         raise DataError("no validation split: give --validation_file (model selection needs one)")
     if affect:  # rated text: trains the valence / arousal heads, evaluated beside the emotion data
@@ -685,16 +684,17 @@ def main(argv: list[str]) -> dict:
                                   evaluation_only, source_names)
 
 
+EXTRA_FILES = ("affect_file", "lexicon_file", "transfer_file")  # training texts beside the corpora, one file each
+
+
 def check_corpus_settings(data_args: DataArguments) -> None:
     """Settings of several corpora given without --corpus would change nothing: an error, never silently ignored."""
     if data_args.corpus:
         return
     unused = [flag for flag, value in (("--epoch_size", data_args.epoch_size),
                                        ("--drop_test_overlap", data_args.drop_test_overlap
-                                        and not (data_args.affect_file or data_args.lexicon_file
-                                                 or data_args.transfer_file))) if value]
-    recipe_sources = any(isinstance(getattr(data_args, name), dict)
-                         for name in ("affect_file", "lexicon_file", "transfer_file"))
+                                        and not any(getattr(data_args, name) for name in EXTRA_FILES))) if value]
+    recipe_sources = any(isinstance(getattr(data_args, name), dict) for name in EXTRA_FILES)
     if data_args.corpus_dir is not None and not recipe_sources:
         unused.append("--corpus_dir")
     if unused:
@@ -737,9 +737,9 @@ def kept(dataset, keep):
 
 
 def fetch_data_files(data_args: DataArguments) -> None:
-    """--affect_file, --lexicon_file and --transfer_file may be pinned URLs (sources.py) or a recipe's {source,
-    local}: each becomes the local file to read (a verified download in the cache, or the copy under --corpus_dir)."""
-    for name in ("affect_file", "lexicon_file", "transfer_file"):
+    """EXTRA_FILES may be pinned URLs (sources.py) or a recipe's {source, local}: each becomes the local file to read
+    (a verified download in the cache, or the copy under --corpus_dir)."""
+    for name in EXTRA_FILES:
         value = getattr(data_args, name)
         if value is None:
             continue
